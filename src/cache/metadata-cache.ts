@@ -92,7 +92,8 @@ export class NegativeCache {
     return this.#entries.get(key) === true;
   }
 
-  add(key: string, ttlMs?: number): void {
+  /** Records `key` as missing for `ttlMs` (default: the cache's ttlMs). */
+  set(key: string, ttlMs?: number): void {
     this.#entries.set(key, true, ttlMs);
   }
 

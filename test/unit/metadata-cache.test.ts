@@ -102,8 +102,8 @@ describe('NegativeCache', () => {
     const clock = manualClock();
     const missing = new NegativeCache({ maxEntries: 10, ttlMs: 1000, now: clock.now });
     expect(missing.has('x')).toBe(false);
-    missing.add('x');
-    missing.add('y', 5000);
+    missing.set('x');
+    missing.set('y', 5000);
     clock.advance(1001);
     expect(missing.has('x')).toBe(false);
     expect(missing.has('y')).toBe(true);
@@ -112,23 +112,23 @@ describe('NegativeCache', () => {
 
   it('forgets a key that was created, and a directory that was', () => {
     const missing = new NegativeCache({ maxEntries: 10, ttlMs: 1000, now: manualClock().now });
-    missing.add('a');
-    missing.add('d/x');
-    missing.add('d/y');
+    missing.set('a');
+    missing.set('d/x');
+    missing.set('d/y');
     missing.delete('a');
     expect(missing.has('a')).toBe(false);
     expect(missing.deleteByPrefix('d/')).toBe(2);
     expect(missing.size).toBe(0);
-    missing.add('b');
+    missing.set('b');
     missing.clear();
     expect(missing.has('b')).toBe(false);
   });
 
   it('is bounded in entries', () => {
     const missing = new NegativeCache({ maxEntries: 2, ttlMs: 1000, now: manualClock().now });
-    missing.add('a');
-    missing.add('b');
-    missing.add('c');
+    missing.set('a');
+    missing.set('b');
+    missing.set('c');
     expect(missing.size).toBe(2);
     expect(missing.has('a')).toBe(false);
     expect(missing.maxEntries).toBe(2);
