@@ -9,11 +9,6 @@ export interface Lease {
   release(): void;
 }
 
-export interface MemoryBudgetOptions {
-  /** Bytes that leases may hold at once. */
-  readonly capacityBytes: number;
-}
-
 interface Waiter {
   readonly bytes: number;
   readonly grant: (lease: Lease) => void;
@@ -26,8 +21,8 @@ export class MemoryBudget {
   #usedBytes = 0;
   readonly #queue: Waiter[] = [];
 
-  constructor(options: MemoryBudgetOptions) {
-    const { capacityBytes } = options;
+  /** `capacityBytes`: bytes that leases may hold at once. */
+  constructor(capacityBytes: number) {
     if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) {
       throw new RangeError(`capacityBytes must be a positive integer, got ${capacityBytes}`);
     }

@@ -16,7 +16,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 describe('MemoryBudget', () => {
   it('grants at once what is free and counts it', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const a = await budget.acquire(60);
     const b = await budget.acquire(40);
     expect([a.bytes, b.bytes]).toEqual([60, 40]);
@@ -28,7 +28,7 @@ describe('MemoryBudget', () => {
   });
 
   it('makes a request wait until enough is released', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const held = await budget.acquire(80);
     const waiter = track(budget.acquire(30));
     await settle();
@@ -42,7 +42,7 @@ describe('MemoryBudget', () => {
   });
 
   it('serves waiters in arrival order: small requests cannot overtake a big one', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const held = await budget.acquire(50);
     const big = track(budget.acquire(80));
     const small = track(budget.acquire(10)); // would fit now, but the big one came first
@@ -59,7 +59,7 @@ describe('MemoryBudget', () => {
   });
 
   it('wakes several waiters with one release when they all fit', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const held = await budget.acquire(100);
     const waiters = [track(budget.acquire(30)), track(budget.acquire(30)), track(budget.acquire(50))];
     held.release();
@@ -69,7 +69,7 @@ describe('MemoryBudget', () => {
   });
 
   it('clamps a request larger than the capacity so it runs once the budget is idle', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const held = await budget.acquire(1);
     const huge = track(budget.acquire(1_000));
     await settle();
@@ -81,7 +81,7 @@ describe('MemoryBudget', () => {
   });
 
   it('releases a lease only once', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const a = await budget.acquire(40);
     const b = await budget.acquire(40);
     a.release();
@@ -92,7 +92,7 @@ describe('MemoryBudget', () => {
   });
 
   it('tryAcquire grants only what is free now, without clamping', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     expect(budget.tryAcquire(101)).toBeUndefined();
     const lease = budget.tryAcquire(70);
     expect(lease?.bytes).toBe(70);
@@ -102,7 +102,7 @@ describe('MemoryBudget', () => {
   });
 
   it('removes an aborted waiter, rejects it with the reason, and lets the next one in', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     const held = await budget.acquire(50);
     const controller = new AbortController();
     const blocked = track(budget.acquire(80, controller.signal));
@@ -123,7 +123,7 @@ describe('MemoryBudget', () => {
   });
 
   it('rejects at once with a signal already aborted, and ignores an abort after the grant', async () => {
-    const budget = new MemoryBudget({ capacityBytes: 100 });
+    const budget = new MemoryBudget(100);
     await expect(budget.acquire(10, AbortSignal.abort(new Error('early')))).rejects.toThrow('early');
     expect(budget.usedBytes).toBe(0);
 
@@ -136,8 +136,8 @@ describe('MemoryBudget', () => {
   });
 
   it('rejects nonsensical sizes', async () => {
-    expect(() => new MemoryBudget({ capacityBytes: 0 })).toThrow(RangeError);
-    const budget = new MemoryBudget({ capacityBytes: 10 });
+    expect(() => new MemoryBudget(0)).toThrow(RangeError);
+    const budget = new MemoryBudget(10);
     await expect(budget.acquire(-1)).rejects.toThrow(RangeError);
     expect(() => budget.tryAcquire(1.5)).toThrow(RangeError);
   });
