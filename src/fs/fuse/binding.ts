@@ -1,0 +1,158 @@
+// The fuse-native adapter: the only file that knows FUSE's callback shapes. Every operation goes
+// through one promise → callback helper that turns errors into -errno (src/fs/errno.ts) and logs the
+// unexpected ones. Operations bucketfs does not support are listed with their errno on purpose,
+// because fuse-native otherwise answers a silent -1 (EPERM). Per-operation timeouts are chosen here:
+// none where an upload may be finishing, a bound from the S3 retry budget elsewhere.
+
+import Fuse, { type FuseOps, type FuseOptions, type FuseStat, type OpName } from 'fuse-native';
+import type { Logger } from '../../log.js';
+import { Errno, toErrno } from '../errno.js';
+import type { S3Filesystem } from '../filesystem.js';
+import type { Stat } from '../stat.js';
+
+export interface BindingOptions {
+  readonly mountpoint: string;
+  readonly fsName: string;
+  readonly allowOther: boolean;
+  readonly debugFuse: boolean;
+  /** Upper bound for one lookup/read/list, ms: the S3 layer gives up before this. */
+  readonly boundedOpTimeoutMs: number;
+  /** Kernel caching of attributes and names, seconds. */
+  readonly attrTimeoutSec: number;
+}
+
+/** fuse-native passes all-ones for UTIME_OMIT (see patches/fuse-native+2.2.6.patch). */
+const UTIME_OMIT_THRESHOLD = 2 ** 53;
+
+function toFuseStat(stat: Stat): FuseStat {
+  return {
+    mode: stat.mode,
+    uid: stat.uid,
+    gid: stat.gid,
+    size: stat.sizeBytes,
+    nlink: stat.nlink,
+    ino: stat.ino,
+    blksize: stat.blockSizeBytes,
+    blocks: stat.blocks,
+    atime: stat.atimeMs,
+    mtime: stat.mtimeMs,
+    ctime: stat.ctimeMs,
+  };
+}
+
+/** Operations that may wait for a multipart upload or a long server-side copy: never time out. */
+const UNBOUNDED: readonly OpName[] = [
+  'flush', 'fsync', 'release', 'write', 'create', 'rename', 'truncate', 'ftruncate', 'unlink', 'rmdir',
+  'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'open', 'mkdir', 'symlink',
+];
+
+export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
+  /** Runs one operation and answers FUSE exactly once. */
+  const run = <T>(op: string, path: string, work: () => Promise<T>, reply: (errno: number, value?: T) => void) => {
+    work().then(
+      (value) => reply(0, value),
+      (error: unknown) => {
+        const { errno, name, unexpected } = toErrno(error);
+        if (unexpected) {
+          const requestId = (error as { requestId?: string }).requestId;
+          log.error(`${op} ${path}: ${name}: ${(error as Error)?.message ?? String(error)}${requestId ? ` (request id ${requestId})` : ''}`);
+        } else if (log.debugEnabled) {
+          log.debug(`${op} ${path}: ${name}`);
+        }
+        reply(-errno);
+      },
+    );
+  };
+  const plain = (cb: (err: number) => void) => (errno: number) => cb(errno);
+
+  return {
+    init: (cb) => cb(0),
+    getattr: (path, cb) => run('getattr', path, () => fs.getattr(path), (e, st) => cb(e, st && toFuseStat(st))),
+    fgetattr: (path, _fd, cb) => run('fgetattr', path, () => fs.getattr(path), (e, st) => cb(e, st && toFuseStat(st))),
+    readdir: (path, cb) =>
+      run('readdir', path, () => fs.readdir(path), (e, entries) => {
+        if (e || !entries) return cb(e);
+        const stats = entries.map((entry) => ({ mode: entry.typeBits, ino: entry.ino }) as FuseStat);
+        cb(0, entries.map((entry) => entry.name), stats);
+      }),
+    open: (path, flags, cb) => run('open', path, () => fs.open(path, flags), (e, fh) => cb(e, fh)),
+    read: (path, fd, buffer, length, position, cb) =>
+      run('read', path, () => fs.read(fd, position, length), (e, data) => {
+        if (e || !data) return cb(e);
+        cb(data.copy(buffer, 0, 0, Math.min(length, data.length)));
+      }),
+    release: (path, fd, cb) => run('release', path, () => fs.release(fd), plain(cb)),
+    readlink: (path, cb) => run('readlink', path, () => fs.readlink(path), (e, target) => cb(e, target)),
+    getxattr: (path, name, _position, cb) => run('getxattr', path, () => fs.getxattr(path, name), (e, v) => cb(e, v)),
+    listxattr: (path, cb) => run('listxattr', path, () => fs.listxattr(path), (e, list) => cb(e, list)),
+    access: (path, mode, cb) => run('access', path, () => fs.access(path, mode), plain(cb)),
+    statfs: (path, cb) =>
+      run('statfs', path, () => fs.statfs(), (e, s) =>
+        cb(e, s && {
+          bsize: s.blockSizeBytes,
+          frsize: s.blockSizeBytes,
+          blocks: s.totalBlocks,
+          bfree: s.freeBlocks,
+          bavail: s.freeBlocks,
+          files: s.totalInodes,
+          ffree: s.freeInodes,
+          favail: s.freeInodes,
+          fsid: 0,
+          flag: 0,
+          namemax: s.nameMaxBytes,
+        }),
+      ),
+    // Changes: refused until the write path is enabled.
+    write: (path, _fd, _buffer, _length, _position, cb) => run('write', path, () => fs.refuseChange(path), (e) => cb(e)),
+    create: (path, _mode, cb) => run('create', path, () => fs.refuseChange(path), plain(cb)),
+    truncate: (path, _size, cb) => run('truncate', path, () => fs.refuseChange(path), plain(cb)),
+    ftruncate: (path, _fd, _size, cb) => run('ftruncate', path, () => fs.refuseChange(path), plain(cb)),
+    unlink: (path, cb) => run('unlink', path, () => fs.refuseChange(path), plain(cb)),
+    rename: (from, _to, cb) => run('rename', from, () => fs.refuseChange(from), plain(cb)),
+    mkdir: (path, _mode, cb) => run('mkdir', path, () => fs.refuseChange(path), plain(cb)),
+    rmdir: (path, cb) => run('rmdir', path, () => fs.refuseChange(path), plain(cb)),
+    symlink: (_target, path, cb) => run('symlink', path, () => fs.refuseChange(path), plain(cb)),
+    chmod: (path, _mode, cb) => run('chmod', path, () => fs.refuseChange(path), plain(cb)),
+    chown: (path, _uid, _gid, cb) => run('chown', path, () => fs.refuseChange(path), plain(cb)),
+    utimens: (path, _atime, mtime, cb) =>
+      run('utimens', path, () => (mtime >= UTIME_OMIT_THRESHOLD ? Promise.resolve() : fs.refuseChange(path)), plain(cb)),
+    setxattr: (path, _n, _v, _p, _f, cb) => run('setxattr', path, () => fs.refuseChange(path), plain(cb)),
+    removexattr: (path, _n, cb) => run('removexattr', path, () => fs.refuseChange(path), plain(cb)),
+    flush: (_path, _fd, cb) => cb(0),
+    fsync: (_path, _datasync, _fd, cb) => cb(0),
+    fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
+    // Explicitly unsupported: hard links cannot be expressed with S3 keys; device nodes and FIFOs neither.
+    link: (_from, _to, cb) => cb(-Errno.EPERM),
+    mknod: (_path, _mode, _dev, cb) => cb(-Errno.EPERM),
+  };
+}
+
+export function fuseOptions(options: BindingOptions): FuseOptions {
+  const timeout: Record<string, number | false> = { default: options.boundedOpTimeoutMs };
+  for (const op of UNBOUNDED) timeout[op] = false;
+  return {
+    fsname: options.fsName,
+    subtype: 'bucketfs',
+    allowOther: options.allowOther,
+    debug: options.debugFuse,
+    useIno: true,
+    bigWrites: true,
+    attrTimeout: options.attrTimeoutSec,
+    entryTimeout: options.attrTimeoutSec,
+    timeout,
+  };
+}
+
+/** Mounts and resolves once the kernel has sent init. */
+export function mount(fs: S3Filesystem, log: Logger, options: BindingOptions): Promise<Fuse> {
+  const fuse = new Fuse(options.mountpoint, createOps(fs, log), fuseOptions(options));
+  return new Promise((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve(fuse))));
+}
+
+export function unmount(fuse: Fuse): Promise<void> {
+  return new Promise((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+}
+
+export function unmountPath(mountpoint: string): Promise<void> {
+  return new Promise((resolve, reject) => Fuse.unmount(mountpoint, (err) => (err ? reject(err) : resolve())));
+}
