@@ -2,6 +2,7 @@
 // must pass before anything is mounted and the clean shutdown on a signal or an external unmount.
 // Mount-time problems become a MountError with one sentence that names the cause and the fix.
 
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MountConfig } from './config.js';
@@ -9,6 +10,7 @@ import type { Logger } from './log.js';
 import { BlockCache } from './cache/block-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { S3Filesystem } from './fs/filesystem.js';
+import { Spool } from './fs/spool.js';
 import { mount, unmount } from './fs/fuse/binding.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
 import { describeMountError } from './s3/errors.js';
@@ -63,14 +65,29 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
     throw e;
   }
 
+  // One spool folder per bucket, prefix and endpoint, so leftovers of an earlier mount are found.
+  const mountId = createHash('sha256').update(`${config.s3.endpoint ?? 'aws'}|${config.s3.bucket}|${config.s3.prefix}`).digest('hex').slice(0, 16);
+  const stateDir = path.join(config.write.spoolDir, `${config.s3.bucket}-${mountId}`);
+  const spool = new Spool(path.join(stateDir, 'files'), config.write.spoolSizeBytes, log);
+  try {
+    await spool.init();
+  } catch (e) {
+    store.close();
+    throw new MountError(`cannot use the spool folder ${spool.dir}: ${(e as Error).message} (choose another with --spool-dir)`);
+  }
   const filesystem = new S3Filesystem({
     store,
-    blocks: new BlockCache({ capacityBytes: config.cache.cacheSizeBytes, blockSizeBytes: config.cache.blockSizeBytes }),
+    bucket: config.s3.bucket,
+    blocks: new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes }),
     budget: new MemoryBudget(config.cache.memoryBudgetBytes),
+    spool,
     cache: config.cache,
     posix: config.posix,
+    write: config.write,
+    journalDir: path.join(stateDir, 'renames'),
     logger: log,
   });
+  if (!config.posix.readOnly) await filesystem.recover();
 
   const boundedOpTimeoutMs = config.s3.maxAttempts * (config.s3.requestTimeoutMs + config.s3.connectTimeoutMs) + 10_000;
   let fuse;
@@ -97,6 +114,8 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
     stopping ??= (async () => {
       clearInterval(watch);
       log.info(`unmounting ${mountpoint} (${reason})`);
+      const failed = await filesystem.syncAll();
+      for (const file of failed) log.error(`${file} could not be uploaded before unmount: its data stays in ${spool.dir}`);
       if (await isMountPoint(mountpoint)) {
         await unmount(fuse).catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
       }

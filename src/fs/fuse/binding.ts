@@ -68,7 +68,6 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
   return {
     init: (cb) => cb(0),
     getattr: (path, cb) => run('getattr', path, () => fs.getattr(path), (e, st) => cb(e, st && toFuseStat(st))),
-    fgetattr: (path, _fd, cb) => run('fgetattr', path, () => fs.getattr(path), (e, st) => cb(e, st && toFuseStat(st))),
     readdir: (path, cb) =>
       run('readdir', path, () => fs.readdir(path), (e, entries) => {
         if (e || !entries) return cb(e);
@@ -102,27 +101,30 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
           namemax: s.nameMaxBytes,
         }),
       ),
-    // Changes: refused until the write path is enabled.
-    write: (path, _fd, _buffer, _length, _position, cb) => run('write', path, () => fs.refuseChange(path), (e) => cb(e)),
-    create: (path, _mode, cb) => run('create', path, () => fs.refuseChange(path), plain(cb)),
-    truncate: (path, _size, cb) => run('truncate', path, () => fs.refuseChange(path), plain(cb)),
-    ftruncate: (path, _fd, _size, cb) => run('ftruncate', path, () => fs.refuseChange(path), plain(cb)),
-    unlink: (path, cb) => run('unlink', path, () => fs.refuseChange(path), plain(cb)),
-    rename: (from, _to, cb) => run('rename', from, () => fs.refuseChange(from), plain(cb)),
-    mkdir: (path, _mode, cb) => run('mkdir', path, () => fs.refuseChange(path), plain(cb)),
-    rmdir: (path, cb) => run('rmdir', path, () => fs.refuseChange(path), plain(cb)),
-    symlink: (_target, path, cb) => run('symlink', path, () => fs.refuseChange(path), plain(cb)),
-    chmod: (path, _mode, cb) => run('chmod', path, () => fs.refuseChange(path), plain(cb)),
-    chown: (path, _uid, _gid, cb) => run('chown', path, () => fs.refuseChange(path), plain(cb)),
-    utimens: (path, _atime, mtime, cb) =>
-      run('utimens', path, () => (mtime >= UTIME_OMIT_THRESHOLD ? Promise.resolve() : fs.refuseChange(path)), plain(cb)),
-    setxattr: (path, _n, _v, _p, _f, cb) => run('setxattr', path, () => fs.refuseChange(path), plain(cb)),
-    removexattr: (path, _n, cb) => run('removexattr', path, () => fs.refuseChange(path), plain(cb)),
-    flush: (_path, _fd, cb) => cb(0),
-    fsync: (_path, _datasync, _fd, cb) => cb(0),
+    fgetattr: (path, fd, cb) => run('fgetattr', path, () => fs.fgetattr(fd, path), (e, st) => cb(e, st && toFuseStat(st))),
+    create: (path, mode, cb) => run('create', path, () => fs.create(path, mode), (e, fh) => cb(e, fh)),
+    write: (path, fd, buffer, length, position, cb) =>
+      // `buffer` is fuse-native's and valid until we answer; the core is done with it by then.
+      run('write', path, () => fs.write(fd, position, buffer.subarray(0, length)), (e, n) => cb(e || (n ?? 0))),
+    flush: (path, fd, cb) => run('flush', path, () => fs.flush(fd), plain(cb)),
+    fsync: (path, _datasync, fd, cb) => run('fsync', path, () => fs.fsync(fd), plain(cb)),
+    // Directory entries are written to S3 as they change: nothing to flush (restic and borg ask).
     fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
-    // Explicitly unsupported: hard links cannot be expressed with S3 keys; device nodes and FIFOs neither.
-    link: (_from, _to, cb) => cb(-Errno.EPERM),
+    truncate: (path, size, cb) => run('truncate', path, () => fs.truncate(path, size), plain(cb)),
+    ftruncate: (path, fd, size, cb) => run('ftruncate', path, () => fs.ftruncate(fd, size), plain(cb)),
+    unlink: (path, cb) => run('unlink', path, () => fs.unlink(path), plain(cb)),
+    rename: (from, to, cb) => run('rename', from, () => fs.rename(from, to), plain(cb)),
+    mkdir: (path, mode, cb) => run('mkdir', path, () => fs.mkdir(path, mode), plain(cb)),
+    rmdir: (path, cb) => run('rmdir', path, () => fs.rmdir(path), plain(cb)),
+    symlink: (target, path, cb) => run('symlink', path, () => fs.symlink(target, path), plain(cb)),
+    chmod: (path, mode, cb) => run('chmod', path, () => fs.chmod(path, mode), plain(cb)),
+    chown: (path, uid, gid, cb) => run('chown', path, () => fs.chown(path, uid, gid), plain(cb)),
+    utimens: (path, _atime, mtime, cb) =>
+      run('utimens', path, () => fs.utimens(path, mtime >= UTIME_OMIT_THRESHOLD ? undefined : mtime), plain(cb)),
+    setxattr: (path, name, value, _position, flags, cb) => run('setxattr', path, () => fs.setxattr(path, name, value, flags), plain(cb)),
+    removexattr: (path, name, cb) => run('removexattr', path, () => fs.removexattr(path, name), plain(cb)),
+    link: (from, to, cb) => run('link', to, () => fs.link(from, to), plain(cb)),
+    // Explicitly unsupported: device nodes, FIFOs and sockets have no S3 form.
     mknod: (_path, _mode, _dev, cb) => cb(-Errno.EPERM),
   };
 }

@@ -1,0 +1,107 @@
+// Renaming a directory on S3 is a copy of every object below it and a delete of the originals.
+// Before the first copy, a journal naming every key is written to local disk; it is removed only
+// when all copies and deletes are done. A rename cut short (crash, kill, network) is finished from
+// the journal at the next mount, so the tree is never left half in both places without a record.
+
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ObjectStore, PutResult } from '../s3/object-store.js';
+import { isStoreError } from '../s3/store-error.js';
+import type { Logger } from '../log.js';
+import { FsError } from './errno.js';
+
+interface Journal {
+  readonly fromPrefix: string;
+  readonly toPrefix: string;
+  readonly keys: readonly { readonly key: string; readonly sizeBytes: number }[];
+  readonly startedAt: string;
+}
+
+const COPY_CONCURRENCY = 8;
+
+async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(workers);
+}
+
+export class DirRenamer {
+  readonly #store: ObjectStore;
+  readonly #dir: string;
+  readonly #log: Logger;
+
+  constructor(store: ObjectStore, journalDir: string, log: Logger) {
+    this.#store = store;
+    this.#dir = journalDir;
+    this.#log = log;
+  }
+
+  /** Every object below `prefix` (a recursive listing), marker included. */
+  async listTree(prefix: string): Promise<{ key: string; sizeBytes: number }[]> {
+    const keys: { key: string; sizeBytes: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#store.listPage(prefix, undefined, token);
+      for (const o of page.objects) keys.push({ key: o.key, sizeBytes: o.sizeBytes });
+      token = page.nextToken;
+    } while (token);
+    return keys;
+  }
+
+  /** Moves every object from `fromPrefix` to `toPrefix`; returns the new ETag of each new key. */
+  async rename(fromPrefix: string, toPrefix: string): Promise<Map<string, PutResult>> {
+    const keys = await this.listTree(fromPrefix);
+    const journal: Journal = { fromPrefix, toPrefix, keys, startedAt: new Date().toISOString() };
+    await fsp.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.#dir, `${randomUUID()}.json`);
+    await fsp.writeFile(`${file}.tmp`, JSON.stringify(journal));
+    await fsp.rename(`${file}.tmp`, file);
+    const results = await this.#apply(journal);
+    await fsp.rm(file, { force: true });
+    return results;
+  }
+
+  /** Finishes renames an earlier run left unfinished; returns a line per journal for the log. */
+  async resume(): Promise<string[]> {
+    const names = await fsp.readdir(this.#dir).catch(() => [] as string[]);
+    const done: string[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const file = path.join(this.#dir, name);
+      const journal = JSON.parse(await fsp.readFile(file, 'utf8')) as Journal;
+      try {
+        await this.#apply(journal, true);
+        await fsp.rm(file, { force: true });
+        done.push(`finished the interrupted rename of ${journal.fromPrefix} to ${journal.toPrefix} (${journal.keys.length} objects)`);
+      } catch (e) {
+        done.push(`could not finish the interrupted rename of ${journal.fromPrefix} to ${journal.toPrefix}: ${(e as Error).message}; journal kept in ${file}`);
+      }
+    }
+    for (const line of done) this.#log.warn(line);
+    return done;
+  }
+
+  async #apply(journal: Journal, resuming = false): Promise<Map<string, PutResult>> {
+    const results = new Map<string, PutResult>();
+    await runLimited(journal.keys, COPY_CONCURRENCY, async ({ key, sizeBytes }) => {
+      const target = journal.toPrefix + key.slice(journal.fromPrefix.length);
+      try {
+        results.set(target, await this.#store.copy(key, target, { sourceSizeBytes: sizeBytes }));
+      } catch (e) {
+        // Resuming: a key whose copy and delete both happened before the crash is simply gone.
+        if (resuming && isStoreError(e, 'NotFound')) return;
+        throw new FsError('EIO', `renaming ${key} to ${target} failed: ${(e as Error).message}`, { cause: e });
+      }
+    });
+    const batch = this.#store.limits.maxDeleteBatch;
+    for (let i = 0; i < journal.keys.length; i += batch) {
+      const { failed } = await this.#store.deleteMany(journal.keys.slice(i, i + batch).map((k) => k.key));
+      if (failed.length > 0) {
+        throw new FsError('EIO', `deleting ${failed.length} renamed objects failed, e.g. ${failed[0]?.key}: ${failed[0]?.message}`);
+      }
+    }
+    return results;
+  }
+}

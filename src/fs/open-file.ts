@@ -1,0 +1,404 @@
+// OpenFile: the content and attributes of one file that is open for writing (shared by all its
+// handles). Bytes written go to a spool file at once; the Extents say which bytes are local, and
+// every other byte below `#baseLimit` is still the object the file was opened from (`#base`), read
+// on demand. Invariant: [baseLimit, size) is wholly local, so no byte is ever undefined.
+// sync() uploads: one PutObject for a small file, else a multipart upload whose parts were partly
+// streamed while the file was written and whose unchanged ranges are copied server-side. It returns
+// only once the object is complete in the bucket; on failure the spool file is kept and named.
+
+import mime from 'mime-types';
+import type { MemoryBudget } from '../cache/memory-budget.js';
+import type { ObjectStore, PutResult, WriteOptions } from '../s3/object-store.js';
+import type { Logger } from '../log.js';
+import { FsError } from './errno.js';
+import { Extents } from './extents.js';
+import { type PosixAttrs, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
+import { MultipartSession, type PartSource } from './multipart-session.js';
+import { type FsPath, fileKey } from './names.js';
+import type { RemoteObject } from './nodes.js';
+import { ObjectReader, type ReadContext } from './object-reader.js';
+import type { PartLayout } from './part-layout.js';
+import type { Spool, SpoolFile } from './spool.js';
+
+export interface OpenFileContext {
+  readonly store: ObjectStore;
+  readonly bucket: string;
+  readonly spool: Spool;
+  readonly budget: MemoryBudget;
+  readonly layout: PartLayout;
+  readonly uploadConcurrency: number;
+  readonly read: ReadContext;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export interface OpenFileInit {
+  readonly path: FsPath;
+  /** The object the file starts from; undefined for a new file. */
+  readonly base: RemoteObject | undefined;
+  /** True for create and O_TRUNC: the content starts empty. */
+  readonly truncate: boolean;
+  readonly attrs: PosixAttrs;
+}
+
+export class OpenFile {
+  readonly #ctx: OpenFileContext;
+  #path: FsPath;
+  #base: RemoteObject | undefined;
+  #baseReader: ObjectReader | undefined;
+  #baseLimit: number;
+  #sizeBytes: number;
+  readonly #local = new Extents();
+  #spoolFile: SpoolFile | undefined;
+  #reservedBytes = 0;
+  #attrs: PosixAttrs;
+  /** User metadata other than our attribute headers: foreign headers and x-amz-meta-xattr. */
+  #otherMetadata: Record<string, string>;
+  #contentType: string | undefined;
+  /** Bumped by every change; an upload clears `dirty` only if nothing changed while it ran. */
+  #version = 0;
+  #uploadedVersion = -1;
+  #contentChanged: boolean;
+  /** Bumped by chmod/chown/utimens/xattr: a multipart upload created before must rewrite metadata. */
+  #explicitAttrsVersion = 0;
+  #sessionAttrsVersion = 0;
+  #session: MultipartSession | undefined;
+  #syncing: Promise<void> | undefined;
+  #unlinked = false;
+  handles = 0;
+
+  constructor(ctx: OpenFileContext, init: OpenFileInit) {
+    this.#ctx = ctx;
+    this.#path = init.path;
+    this.#base = init.base;
+    this.#sizeBytes = init.truncate ? 0 : (init.base?.sizeBytes ?? 0);
+    this.#baseLimit = this.#sizeBytes;
+    this.#attrs = init.attrs;
+    const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = init.base?.metadata ?? {};
+    this.#otherMetadata = other;
+    this.#contentType = init.base?.contentType;
+    // A new or truncated file must reach the bucket even if nothing is written to it.
+    this.#contentChanged = init.truncate || !init.base;
+    if (!this.#contentChanged) this.#uploadedVersion = this.#version;
+  }
+
+  get path(): FsPath {
+    return this.#path;
+  }
+
+  get key(): string {
+    return fileKey(this.#path);
+  }
+
+  get sizeBytes(): number {
+    return this.#sizeBytes;
+  }
+
+  get attrs(): PosixAttrs {
+    return this.#attrs;
+  }
+
+  get dirty(): boolean {
+    return this.#uploadedVersion !== this.#version;
+  }
+
+  /** Created here and never written, truncated or uploaded: an empty new file. */
+  get untouchedNewFile(): boolean {
+    return this.#base === undefined && this.#version === 0;
+  }
+
+  /** Content (not only attributes) differs from the bucket. */
+  get contentDirty(): boolean {
+    return this.dirty && this.#contentChanged;
+  }
+
+  get unlinked(): boolean {
+    return this.#unlinked;
+  }
+
+  get base(): RemoteObject | undefined {
+    return this.#base;
+  }
+
+  get xattrs(): Map<string, Buffer> {
+    return decodeXattrs(this.#otherMetadata);
+  }
+
+  /** The name is gone (unlink, or replaced by a rename): keep serving handles, never upload. */
+  markUnlinked(): void {
+    this.#unlinked = true;
+  }
+
+  /** The file now lives at `path` as `object` (after a rename moved the uploaded object). */
+  moved(path: FsPath, object: RemoteObject | undefined): void {
+    this.#path = path;
+    if (object) this.#setBase(object);
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const end = Math.min(offset + length, this.#sizeBytes);
+    if (offset >= end) return Buffer.alloc(0);
+    return this.#readRange(offset, end);
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<number> {
+    if (data.length === 0) return 0;
+    const end = offset + data.length;
+    const spool = await this.#spoolFileForWrite();
+    // Reserve the most this write can add (its bytes and a gap before it), settle after.
+    const maxGrowth = data.length + Math.max(0, offset - this.#sizeBytes);
+    this.#ctx.spool.reserve(maxGrowth);
+    try {
+      await spool.write(offset, data);
+    } catch (e) {
+      this.#ctx.spool.unreserve(maxGrowth);
+      throw new FsError('EIO', `writing the spool file ${spool.dataPath} failed: ${(e as Error).message}`, { cause: e });
+    }
+    const before = this.#local.totalBytes;
+    // Bytes between the old end and this write read as zeros: the spool file has a hole there.
+    if (offset > this.#sizeBytes) this.#local.add(this.#sizeBytes, offset);
+    this.#local.add(offset, end);
+    const growth = this.#local.totalBytes - before;
+    this.#ctx.spool.unreserve(maxGrowth - growth);
+    this.#reservedBytes += growth;
+    this.#sizeBytes = Math.max(this.#sizeBytes, end);
+    this.#changed(offset, end);
+    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    this.#streamFullParts(end);
+    return data.length;
+  }
+
+  async truncate(sizeBytes: number): Promise<void> {
+    if (sizeBytes === this.#sizeBytes) return;
+    const grow = Math.max(0, sizeBytes - this.#sizeBytes);
+    this.#ctx.spool.reserve(grow);
+    const spool = await this.#spoolFileForWrite().catch((e: unknown) => {
+      this.#ctx.spool.unreserve(grow);
+      throw e;
+    });
+    // The spool file never extends past the old size, so growing it leaves zeros in the new range.
+    await spool.truncate(sizeBytes);
+    if (sizeBytes < this.#sizeBytes) {
+      const before = this.#local.totalBytes;
+      this.#local.clip(sizeBytes);
+      this.#release(before - this.#local.totalBytes);
+      this.#baseLimit = Math.min(this.#baseLimit, sizeBytes);
+      // Parts streamed so far may now lie past the end: start the multipart upload over at sync.
+      await this.#dropSession();
+    } else {
+      const before = this.#local.totalBytes;
+      this.#local.add(this.#sizeBytes, sizeBytes);
+      const growth = this.#local.totalBytes - before;
+      this.#ctx.spool.unreserve(grow - growth);
+      this.#reservedBytes += growth;
+    }
+    const from = Math.min(sizeBytes, this.#sizeBytes);
+    const to = Math.max(sizeBytes, this.#sizeBytes);
+    this.#sizeBytes = sizeBytes;
+    this.#changed(from, to);
+    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+  }
+
+  /** chmod/chown/utimens on the open file: folded into the next upload. */
+  setAttrs(attrs: Partial<PosixAttrs>): void {
+    this.#attrs = { ...this.#attrs, ...attrs };
+    this.#version++;
+    this.#explicitAttrsVersion++;
+  }
+
+  setXattrs(xattrs: ReadonlyMap<string, Buffer>): void {
+    this.#otherMetadata = metadataWithXattrs(this.#otherMetadata, xattrs);
+    this.#version++;
+    this.#explicitAttrsVersion++;
+  }
+
+  /**
+   * Uploads the current content if anything changed, and returns once it is in the bucket.
+   * Concurrent callers share one upload; a change made meanwhile is uploaded by a second round.
+   */
+  async sync(): Promise<void> {
+    while (this.dirty && !this.#unlinked) {
+      this.#syncing ??= this.#upload().finally(() => (this.#syncing = undefined));
+      await this.#syncing;
+    }
+  }
+
+  /** The last handle is gone: free the spool (only once the content is safe in the bucket). */
+  async close(): Promise<void> {
+    await this.#session?.abort();
+    this.#session = undefined;
+    if (!this.#spoolFile) return;
+    if (this.dirty && !this.#unlinked) {
+      await this.#spoolFile.keep(this.#reservedBytes);
+    } else {
+      await this.#spoolFile.discard(this.#reservedBytes);
+    }
+    this.#reservedBytes = 0;
+    this.#spoolFile = undefined;
+  }
+
+  writeOptions(): WriteOptions {
+    const metadata = metadataWithAttrs(this.#otherMetadata, this.#attrs);
+    return { metadata, contentType: this.#contentType ?? (mime.lookup(this.key) || 'application/octet-stream') };
+  }
+
+  // ---- internals ----
+
+  #changed(start: number, end: number): void {
+    this.#version++;
+    this.#contentChanged = true;
+    this.#session?.touched(start, end);
+  }
+
+  #release(bytes: number): void {
+    this.#reservedBytes -= bytes;
+    this.#ctx.spool.unreserve(bytes);
+  }
+
+  async #spoolFileForWrite(): Promise<SpoolFile> {
+    this.#spoolFile ??= await this.#ctx.spool.create();
+    return this.#spoolFile;
+  }
+
+  #setBase(object: RemoteObject): void {
+    this.#base = object;
+    this.#baseReader = undefined;
+    this.#baseLimit = object.sizeBytes;
+  }
+
+  #reader(): ObjectReader {
+    const base = this.#base;
+    if (!base) throw new FsError('EIO', `${this.#path}: no object to read unwritten bytes from`);
+    this.#baseReader ??= new ObjectReader(this.#ctx.read, { key: base.key, etag: base.etag, sizeBytes: base.sizeBytes });
+    return this.#baseReader;
+  }
+
+  async #readRange(start: number, end: number): Promise<Buffer> {
+    const pieces = this.#local.split(start, end);
+    const buffers = await Promise.all(
+      pieces.map((p) => {
+        if (p.local) return this.#spoolFile ? this.#spoolFile.read(p.start, p.end - p.start) : Buffer.alloc(p.end - p.start);
+        if (p.start >= this.#baseLimit) return Buffer.alloc(p.end - p.start);
+        const remoteEnd = Math.min(p.end, this.#baseLimit);
+        return this.#reader()
+          .read(p.start, remoteEnd - p.start)
+          .then((b) => (remoteEnd < p.end ? Buffer.concat([b, Buffer.alloc(p.end - remoteEnd)]) : b));
+      }),
+    );
+    return buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
+  }
+
+  #partSource(): PartSource {
+    const base = this.#base;
+    return {
+      read: (start, end) => this.#readRange(start, end),
+      copySource: base ? { key: base.key, etag: base.etag } : undefined,
+      unchanged: (start, end) => end <= this.#baseLimit && !this.#local.overlaps(start, end),
+    };
+  }
+
+  /**
+   * Streams parts that are complete and behind the writer while a big file is being written, so
+   * close() only has the tail left to send. Only for files written from empty (the backup case).
+   */
+  #streamFullParts(writtenEnd: number): void {
+    if (this.#base && this.#baseLimit > 0) return;
+    const layout = this.#ctx.layout;
+    if (writtenEnd < layout.firstPartBytes) return;
+    if (!this.#session) {
+      this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, layout, this.#ctx.uploadConcurrency, this.key, this.writeOptions());
+      this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+    }
+    const session = this.#session;
+    const last = layout.partAt(writtenEnd - 1);
+    // Only parts that end at or before the write: the writer has moved past them.
+    const lastFull = last.endByteExclusive <= writtenEnd ? last.partNumber : last.partNumber - 1;
+    for (let n = Math.max(1, lastFull - this.#ctx.uploadConcurrency); n <= lastFull; n++) {
+      const span = layout.span(n);
+      if (session.isDone(n) || !this.#local.covers(span.startByte, span.endByteExclusive)) continue;
+      if (!session.offer(span, this.#partSource())) break;
+    }
+  }
+
+  async #dropSession(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.abort();
+  }
+
+  async #upload(): Promise<void> {
+    const version = this.#version;
+    const key = this.key;
+    let options = this.writeOptions();
+    const size = this.#sizeBytes;
+    let result: PutResult;
+    try {
+      if (!this.#contentChanged && this.#base && this.#base.key === key) {
+        result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: this.#base.etag, sourceSizeBytes: this.#base.sizeBytes });
+      } else if (size < this.#ctx.layout.firstPartBytes) {
+        await this.#dropSession();
+        const lease = await this.#ctx.budget.acquire(Math.max(size, 1));
+        try {
+          result = await this.#ctx.store.put(key, await this.#readRange(0, size), options);
+        } finally {
+          lease.release();
+        }
+      } else {
+        const session = this.#session?.key === key ? this.#session : undefined;
+        if (!session) {
+          await this.#dropSession();
+          this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options);
+          this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+        }
+        const active = this.#session as MultipartSession;
+        result = await active.finish(size, this.#partSource());
+        this.#session = undefined;
+        if (this.#sessionAttrsVersion !== this.#explicitAttrsVersion) {
+          // chmod/utimens came after the upload was created (cp -a sets times last): rewrite them.
+          // The mtime of plain writes is the one of the upload's start: not worth a copy.
+          result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: result.etag || undefined, sourceSizeBytes: size });
+        } else {
+          options = active.options;
+        }
+      }
+    } catch (e) {
+      await this.#dropSession();
+      await this.#keepForRecovery(e);
+      const where = this.#spoolFile ? `; the data stays in ${this.#spoolFile.dataPath}` : '';
+      this.#ctx.log.error(`upload of ${key} failed: ${(e as Error).message}${where}`);
+      throw new FsError('EIO', `upload of ${key} failed${where}`, { cause: e });
+    }
+    this.#setBase({
+      key,
+      sizeBytes: size,
+      etag: result.etag,
+      lastModified: new Date(this.#ctx.now()),
+      metadata: options.metadata,
+      contentType: options.contentType,
+    });
+    this.#baseLimit = Math.min(size, this.#sizeBytes);
+    if (this.#version === version) {
+      this.#uploadedVersion = version;
+      this.#contentChanged = false;
+    }
+  }
+
+  async #keepForRecovery(error: unknown): Promise<void> {
+    if (!this.#spoolFile) return;
+    try {
+      await this.#spoolFile.sync();
+      await this.#spoolFile.writeRecord({
+        bucket: this.#ctx.bucket,
+        key: this.key,
+        baseEtag: this.#base?.etag,
+        sizeBytes: this.#sizeBytes,
+        localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive]),
+        state: 'upload-failed',
+        updatedAt: new Date(this.#ctx.now()).toISOString(),
+        error: (error as Error).message,
+      });
+    } catch (e) {
+      this.#ctx.log.error(`could not record ${this.#spoolFile.dataPath} for recovery: ${(e as Error).message}`);
+    }
+  }
+}
