@@ -9,6 +9,7 @@ import type { BlockCache } from '../cache/block-cache.js';
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { CacheConfig, PosixConfig, WriteConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { DeleteBatcher } from './delete-batcher.js';
 import { DirRenamer } from './dir-rename.js';
 import { FsError } from './errno.js';
 import { HandleTable } from './handles.js';
@@ -89,6 +90,7 @@ export class S3Filesystem {
   readonly #openFiles = new Map<FsPath, OpenFile>();
   readonly #fileContext: OpenFileContext;
   readonly #renamer: DirRenamer;
+  readonly #deletes: DeleteBatcher;
   readonly #mountedAt: Date;
 
   constructor(deps: FilesystemDeps) {
@@ -121,6 +123,7 @@ export class S3Filesystem {
       now: this.#now,
     };
     this.#renamer = new DirRenamer(deps.store, deps.journalDir, this.#log);
+    this.#deletes = new DeleteBatcher(deps.store, this.#log, (keys) => this.#afterDeletes(keys));
   }
 
   get openHandleCount(): number {
@@ -134,6 +137,7 @@ export class S3Filesystem {
 
   /** Uploads everything still dirty (before unmount); returns the paths that failed. */
   async syncAll(): Promise<string[]> {
+    await this.#deletes.drain();
     const failed: string[] = [];
     await Promise.all(
       [...this.#openFiles.values()].map((file) => file.sync().catch(() => failed.push(file.path))),
@@ -147,7 +151,7 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     const file = this.#openFiles.get(path);
     if (file) return this.#statOfOpenFile(file);
-    return this.#stat(path, await this.#namespace.require(path));
+    return this.#stat(path, await this.#require(path));
   }
 
   async fgetattr(fh: number, rawPath: string): Promise<Stat> {
@@ -160,6 +164,7 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     await this.#requireDir(path);
     const listing = await this.#namespace.list(path);
+    const deleting = (node: Node) => node.kind === 'file' && this.#deletes.isPending(node.object.key);
     if (listing.hiddenCount > 0) {
       this.#log.debug(`readdir ${path}: ${listing.hiddenCount} keys are not valid file names and are not shown`);
     }
@@ -169,6 +174,7 @@ export class S3Filesystem {
     ];
     const listed = new Set<string>();
     for (const { name, node } of listing.entries) {
+      if (deleting(node)) continue;
       listed.add(name);
       entries.push({ name, typeBits: this.#typeBitsIfKnown(node), ino: this.#inodes.ino(childPath(path, name)) });
     }
@@ -214,7 +220,7 @@ export class S3Filesystem {
     const append = (flags & OpenFlags.O_APPEND) !== 0;
     let file = this.#openFiles.get(path);
     if (!file) {
-      const node = await this.#namespace.require(path);
+      const node = await this.#require(path);
       if (node.kind === 'dir') throw new FsError('EISDIR', path);
       if (!writable && !truncate) {
         return this.#handles.add({ kind: 'reader', path, reader: this.#readerOf(node.object) });
@@ -233,7 +239,8 @@ export class S3Filesystem {
     await this.#requireDir(parentOf(path));
     let file = this.#openFiles.get(path);
     if (!file) {
-      const existing = await this.#namespace.lookup(path);
+      await this.#deletes.settle(fileKey(path));
+      const existing = await this.#lookup(path);
       if (existing?.kind === 'dir') throw new FsError('EISDIR', path);
       // The kernel only creates what it believes missing; if another client made it meanwhile,
       // open it as it is rather than destroy it (O_CREAT without O_TRUNC).
@@ -296,7 +303,7 @@ export class S3Filesystem {
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     const open = this.#openFiles.get(path);
     if (open) return open.truncate(sizeBytes);
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind === 'dir') throw new FsError('EISDIR', path);
     const file = this.#newOpenFile(path, node.object, false);
     file.handles++;
@@ -320,7 +327,7 @@ export class S3Filesystem {
 
   async readlink(rawPath: string): Promise<string> {
     const path = toFsPath(rawPath);
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind !== 'file' || kindFromMetadata(node.object.metadata ?? {}) !== 'symlink') {
       throw new FsError('EINVAL', `${path} is not a symbolic link`);
     }
@@ -337,23 +344,27 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     const open = this.#openFiles.get(path);
-    const node = await this.#namespace.lookup(path);
+    const node = await this.#lookup(path);
     if (node?.kind === 'dir') throw new FsError('EISDIR', path);
     if (!node && !open) throw new FsError('ENOENT', path);
     if (open) {
       open.markUnlinked();
       this.#openFiles.delete(path);
     }
-    if (node) await this.#deps.store.delete(node.object.key);
     this.#forget(path);
-    await this.#keepParentVisible(parentOf(path));
+    if (node) this.#deletes.enqueue(node.object.key);
+  }
+
+  /** Directory changes are made in S3 as they happen, but queued deletes must be sent. */
+  async fsyncdir(): Promise<void> {
+    await this.#deletes.drain();
   }
 
   async mkdir(rawPath: string, mode: number): Promise<void> {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     await this.#requireDir(parentOf(path));
-    if (this.#openFiles.has(path) || (await this.#namespace.lookup(path))) throw new FsError('EEXIST', path);
+    if (this.#openFiles.has(path) || (await this.#lookup(path))) throw new FsError('EEXIST', path);
     const attrs: PosixAttrs = { mode: S_IFDIR | (mode & PERMISSION_BITS), uid: this.#deps.posix.uid, gid: this.#deps.posix.gid, mtimeMs: this.#now() };
     const marker = await this.#putMarker(path, attrs, {});
     this.#namespace.invalidate(path, true);
@@ -364,9 +375,10 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     if (path === ROOT) throw new FsError('EBUSY', 'the mount root cannot be removed');
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
     const prefix = dirPrefix(path);
+    if (this.#deletes.hasPendingBelow(prefix)) await this.#deletes.drain();
     const page = await this.#deps.store.listPage(prefix, '/', undefined, 2);
     const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
     const openInside = [...this.#openFiles.keys()].some((p) => p !== path && isSameOrBelow(p, path));
@@ -380,7 +392,8 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     await this.#requireDir(parentOf(path));
-    if (this.#openFiles.has(path) || (await this.#namespace.lookup(path))) throw new FsError('EEXIST', path);
+    if (this.#openFiles.has(path) || (await this.#lookup(path))) throw new FsError('EEXIST', path);
+    await this.#deletes.settle(fileKey(path));
     const body = Buffer.from(target, 'utf8');
     if (body.length > MAX_SYMLINK_BYTES) throw new FsError('ENAMETOOLONG', `symlink target of ${path}`);
     const attrs: PosixAttrs = { mode: S_IFLNK | 0o777, uid: this.#deps.posix.uid, gid: this.#deps.posix.gid, mtimeMs: this.#now() };
@@ -406,8 +419,8 @@ export class S3Filesystem {
     const moving = this.#openFiles.get(from);
     // A file still being written is uploaded under its old name first, then moved like any other.
     if (moving) await this.#syncFile(moving);
-    const source = await this.#namespace.require(from);
-    const target = this.#openFiles.has(to) ? undefined : await this.#namespace.lookup(to);
+    const source = await this.#require(from);
+    const target = this.#openFiles.has(to) ? undefined : await this.#lookup(to);
     if (source.kind === 'file') {
       if (target?.kind === 'dir') throw new FsError('EISDIR', to);
       await this.#renameFile(from, to, source.object);
@@ -479,8 +492,30 @@ export class S3Filesystem {
     return new FsError('EROFS', `${path}: this mount is read-only`);
   }
 
+  /** The node at `path`, hiding a file whose delete is queued. */
+  async #lookup(path: FsPath): Promise<Node | undefined> {
+    const node = await this.#namespace.lookup(path);
+    return node?.kind === 'file' && this.#deletes.isPending(node.object.key) ? undefined : node;
+  }
+
+  async #require(path: FsPath): Promise<Node> {
+    const node = await this.#lookup(path);
+    if (!node) throw new FsError('ENOENT', path);
+    return node;
+  }
+
+  async #afterDeletes(keys: readonly string[]): Promise<void> {
+    const parents = new Set<FsPath>();
+    for (const key of keys) {
+      const path = toFsPath(`/${key}`);
+      this.#forget(path);
+      parents.add(parentOf(path));
+    }
+    for (const parent of parents) await this.#keepParentVisible(parent);
+  }
+
   async #requireDir(path: FsPath): Promise<void> {
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
   }
 
@@ -554,7 +589,7 @@ export class S3Filesystem {
    */
   async #keepParentVisible(dir: FsPath): Promise<void> {
     if (dir === ROOT) return;
-    const node = await this.#namespace.lookup(dir);
+    const node = await this.#lookup(dir);
     if (node?.kind === 'dir' && node.marker) return;
     const prefix = dirPrefix(dir);
     const page = await this.#deps.store.listPage(prefix, '/', undefined, 1);
@@ -574,6 +609,7 @@ export class S3Filesystem {
 
   async #renameFile(from: FsPath, to: FsPath, object: RemoteObject): Promise<void> {
     const toKey = fileKey(to);
+    await this.#deletes.settle(toKey);
     const { etag } = await this.#deps.store.copy(object.key, toKey, { ifMatch: object.etag, sourceSizeBytes: object.sizeBytes });
     await this.#deps.store.delete(object.key);
     const replaced = this.#openFiles.get(to);
@@ -599,6 +635,7 @@ export class S3Filesystem {
     for (const file of inside) await this.#syncFile(file);
     const fromPrefix = dirPrefix(from);
     const toPrefix = dirPrefix(to);
+    if (this.#deletes.hasPendingBelow(toPrefix) || this.#deletes.hasPendingBelow(fromPrefix)) await this.#deletes.drain();
     const results = await this.#renamer.rename(fromPrefix, toPrefix);
     for (const file of inside) {
       const newPath = rebase(file.path, from, to);
@@ -622,7 +659,7 @@ export class S3Filesystem {
       if (!open.contentDirty) await this.#syncFile(open);
       return;
     }
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind === 'dir') {
       const attrs = change(attrsFromMetadata(node.marker?.metadata, 'dir', this.#deps.posix, node.marker?.lastModified ?? this.#mountedAt));
       const marker = await this.#putMarker(path, attrs, node.marker?.metadata ?? {});
@@ -645,7 +682,7 @@ export class S3Filesystem {
   async #xattrsOf(path: FsPath): Promise<Map<string, Buffer>> {
     const open = this.#openFiles.get(path);
     if (open) return open.xattrs;
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     return decodeXattrs(node.kind === 'dir' ? node.marker?.metadata : node.object.metadata);
   }
 
@@ -656,7 +693,7 @@ export class S3Filesystem {
       if (!open.contentDirty) await this.#syncFile(open);
       return;
     }
-    const node = await this.#namespace.require(path);
+    const node = await this.#require(path);
     if (node.kind === 'dir') {
       const base = node.marker?.metadata ?? {};
       const attrs = attrsFromMetadata(base, 'dir', this.#deps.posix, node.marker?.lastModified ?? this.#mountedAt);

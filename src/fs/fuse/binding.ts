@@ -43,7 +43,7 @@ function toFuseStat(stat: Stat): FuseStat {
 /** Operations that may wait for a multipart upload or a long server-side copy: never time out. */
 const UNBOUNDED: readonly OpName[] = [
   'flush', 'fsync', 'release', 'write', 'create', 'rename', 'truncate', 'ftruncate', 'unlink', 'rmdir',
-  'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'open', 'mkdir', 'symlink',
+  'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'open', 'mkdir', 'symlink', 'fsyncdir',
 ];
 
 export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
@@ -108,8 +108,8 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
       run('write', path, () => fs.write(fd, position, buffer.subarray(0, length)), (e, n) => cb(e || (n ?? 0))),
     flush: (path, fd, cb) => run('flush', path, () => fs.flush(fd), plain(cb)),
     fsync: (path, _datasync, fd, cb) => run('fsync', path, () => fs.fsync(fd), plain(cb)),
-    // Directory entries are written to S3 as they change: nothing to flush (restic and borg ask).
-    fsyncdir: (_path, _datasync, _fd, cb) => cb(0),
+    // restic and borg fsync directories: wait for queued deletes, then 0.
+    fsyncdir: (path, _datasync, _fd, cb) => run('fsyncdir', path, () => fs.fsyncdir(), plain(cb)),
     truncate: (path, size, cb) => run('truncate', path, () => fs.truncate(path, size), plain(cb)),
     ftruncate: (path, fd, size, cb) => run('ftruncate', path, () => fs.ftruncate(fd, size), plain(cb)),
     unlink: (path, cb) => run('unlink', path, () => fs.unlink(path), plain(cb)),
