@@ -60,6 +60,8 @@ export interface PosixConfig {
   /** Permission bits of directories without x-amz-meta-mode. Default 0755. */
   readonly dirMode: number;
   readonly readOnly: boolean;
+  /** Size statfs (df) reports, bytes: S3 has no capacity of its own. Default 1 PiB. */
+  readonly capacityBytes: number;
 }
 
 export interface WriteConfig {
@@ -101,7 +103,7 @@ export const DEFAULTS = {
     readAheadMaxBytes: 16 * MiB,
     memoryBudgetBytes: 256 * MiB,
   },
-  posix: { fileMode: 0o644, dirMode: 0o755 },
+  posix: { fileMode: 0o644, dirMode: 0o755, capacityBytes: 1024 * 1024 * GiB },
   write: {
     partSizeBytes: 8 * MiB,
     uploadConcurrency: 4,
@@ -114,9 +116,9 @@ export const UNITS = { KiB, MiB, GiB } as const;
 
 /** Parses sizes such as `512`, `64K`, `256M`, `2G`, `1.5GiB` into bytes; undefined when malformed. */
 export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(text);
   if (!m) return undefined;
-  const factor = { '': 1, k: KiB, m: MiB, g: GiB, t: 1024 * GiB }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const factor = { '': 1, k: KiB, m: MiB, g: GiB, t: 1024 * GiB, p: 1024 * 1024 * GiB }[(m[2] ?? '').toLowerCase()] ?? 1;
   const value = Math.round(Number(m[1]) * factor);
   return Number.isSafeInteger(value) ? value : undefined;
 }

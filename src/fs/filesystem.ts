@@ -195,10 +195,11 @@ export class S3Filesystem {
   }
 
   async statfs(): Promise<StatFs> {
-    // S3 has no capacity to report; large constant numbers keep df and installers from refusing.
-    // fuse-native packs statfs into 32-bit fields, hence 1 MiB blocks for a 1 PiB total.
-    const blockSizeBytes = 1024 * 1024;
-    const totalBlocks = 2 ** 30;
+    // S3 has no capacity: report --disk-size, all free, so df and installers do not refuse. The
+    // binding packs counts into 32 bits, so the block size grows until the count fits.
+    let blockSizeBytes = 4096;
+    while (this.#deps.posix.capacityBytes / blockSizeBytes >= 2 ** 32) blockSizeBytes *= 2;
+    const totalBlocks = Math.floor(this.#deps.posix.capacityBytes / blockSizeBytes);
     return {
       blockSizeBytes,
       totalBlocks,
