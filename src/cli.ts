@@ -181,6 +181,8 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The SDK's multi-line "Node >= 22 soon" notice would precede every one-line error; engines says we run on 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const raw = hideBin([...argv]);
   try {
     await yargs(raw)
