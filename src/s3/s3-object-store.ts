@@ -168,9 +168,11 @@ export class S3ObjectStore implements ObjectStore {
     this.description = `s3://${config.bucket}/${config.prefix} at ${where}`;
     const checksums = config.checksumMode === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     const agent = { keepAlive: true, maxSockets: config.maxSockets };
+    // The SDK asks a region provider on every request.
+    let chainRegion: Promise<string> | undefined;
     this.#client = new S3Client({
       // A custom endpoint accepts any region name; AWS itself needs the bucket's real one.
-      region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => regionFromChain(config.profile)),
+      region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => (chainRegion ??= regionFromChain(config.profile))),
       ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
       ...(config.profile !== undefined ? { profile: config.profile } : {}),
       forcePathStyle: config.pathStyle,
