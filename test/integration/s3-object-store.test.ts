@@ -408,6 +408,27 @@ describe('multipart upload', () => {
   });
 });
 
+describe('configuration from the environment', () => {
+  it('without --endpoint and --region, uses AWS_ENDPOINT_URL and the region chain (falling back to us-east-1)', async () => {
+    const saved = { url: process.env.AWS_ENDPOINT_URL, region: process.env.AWS_REGION, defaultRegion: process.env.AWS_DEFAULT_REGION };
+    process.env.AWS_ENDPOINT_URL = server.endpoint;
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    const s = new S3ObjectStore(storeConfig(bucket, { endpoint: undefined, region: undefined }));
+    try {
+      expect(s.description).toBe(`s3://${bucket}/ at ${server.endpoint}`);
+      await s.put('env/file', Buffer.from('via env'), { metadata: {}, contentType: undefined });
+      expect((await rawGet('env/file')).toString()).toBe('via env');
+    } finally {
+      s.close();
+      for (const [name, value] of [['AWS_ENDPOINT_URL', saved.url], ['AWS_REGION', saved.region], ['AWS_DEFAULT_REGION', saved.defaultRegion]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
 describe('debug log', () => {
   it('writes one line per request with op, key, status and time', async () => {
     const lines: string[] = [];
@@ -545,6 +566,40 @@ describe('errors at mount time', () => {
       expect(describeMountError(noRegion, { ...config, pathStyle: false })).toBe('the server redirected the request (PermanentRedirect): try --path-style');
     } finally {
       await redirecting.close();
+    }
+  });
+});
+
+describe('answers of other servers map to stable codes', () => {
+  const cases: { status: number; code: string; extra?: string; expected: StoreErrorCode; sentence?: RegExp }[] = [
+    { status: 403, code: 'AccessDenied', expected: 'AccessDenied', sentence: /^access denied to bucket '.+': the credentials lack s3:ListBucket$/ },
+    { status: 400, code: 'AuthorizationHeaderMalformed', extra: '<Region>ap-south-1</Region>', expected: 'WrongRegionOrStyle', sentence: /the bucket lives in region ap-south-1 — pass --region ap-south-1$/ },
+    { status: 400, code: 'InvalidArgument', expected: 'InvalidArgument' },
+    { status: 400, code: 'KeyTooLong', expected: 'InvalidArgument' },
+    { status: 400, code: 'EntityTooLarge', expected: 'EntityTooLarge' },
+    { status: 400, code: 'ExpiredToken', expected: 'InvalidCredentials', sentence: /^the session token has expired/ },
+    { status: 503, code: 'SlowDown', expected: 'Throttled', sentence: /is throttling requests \(SlowDown, request id R9\): try again later$/ },
+    { status: 500, code: 'InternalError', expected: 'ServerError', sentence: /failed with a server error/ },
+    { status: 501, code: 'NotImplemented', expected: 'NotImplemented', sentence: /does not implement ListObjectsV2/ },
+    { status: 418, code: 'Teapot', expected: 'Unknown', sentence: /^cannot use bucket '.+' at .+: CHECK .*Unknown/ },
+  ];
+  it.each(cases)('$status $code is $expected', async ({ status, code, extra, expected, sentence }) => {
+    const fake = await brokenServer(
+      answering(() => {
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra ?? ''}<RequestId>R9</RequestId></Error>`;
+        return `HTTP/1.1 ${status} X\r\nx-amz-request-id: R9\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      }),
+    );
+    const config = storeConfig(bucket, { endpoint: fake.endpoint, maxAttempts: 2 });
+    const s = new S3ObjectStore(config);
+    try {
+      const e = await expectStoreError(s.checkAccess(), expected);
+      expect(e.httpStatus).toBe(status);
+      expect(e.requestId).toBe('R9');
+      if (sentence) expect(describeMountError(e, config)).toMatch(sentence);
+    } finally {
+      s.close();
+      await fake.close();
     }
   });
 });
