@@ -217,9 +217,10 @@ export function describeMountError(e: StoreError, s3: S3Config): string {
       break;
     }
     case 'Timeout':
-      sentence =
-        `${where} did not answer within ${s3.requestTimeoutMs} ms: ` +
-        `check --endpoint and that the server is healthy`;
+      // The SDK's connect timeout says "did not establish a connection"; anything else timed out later.
+      sentence = /establish a connection/.test(str(cause.message) ?? '')
+        ? `cannot connect to ${where} within ${s3.connectTimeoutMs} ms: check --endpoint and the network`
+        : `${where} did not answer within ${s3.requestTimeoutMs} ms: check --endpoint and that the server is healthy`;
       break;
     case 'InvalidCredentials':
       if (name === 'InvalidAccessKeyId') {

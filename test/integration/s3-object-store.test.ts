@@ -549,6 +549,20 @@ describe('errors at mount time', () => {
     }
   });
 
+  it('a connect timeout names the connect timeout', () => {
+    // The shape and text of @smithy/node-http-handler's connection timeout; no local socket can
+    // stall a connect on loopback, so this one is built by hand.
+    const sdkError = Object.assign(
+      new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'),
+      { name: 'TimeoutError', $metadata: { attempts: 4 } },
+    );
+    const e = toStoreError(sdkError, 'CHECK s3://b/');
+    expect(e.code).toBe('Timeout');
+    expect(describeMountError(e, storeConfig(bucket, { endpoint: 'http://10.9.9.9:9000' }))).toBe(
+      'cannot connect to http://10.9.9.9:9000 within 5000 ms: check --endpoint and the network',
+    );
+  });
+
   it('a redirect names the region to pass', async () => {
     const redirecting = await brokenServer(
       answering(() => {
