@@ -29,7 +29,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [sdk] }] },
   },
   {
-    files: ['bin/*', 'eslint.config.js'],
+    files: ['bin/*', 'eslint.config.js', 'scripts/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );
