@@ -134,8 +134,9 @@ function statusOf(e: SdkErrorShape): number | undefined {
 function classify(e: SdkErrorShape, status: number | undefined): StoreErrorCode {
   const name = s3CodeOf(e);
   const net = netCodeOf(e);
-  if ((name !== undefined && TIMEOUT_NAMES.has(name)) || net === 'ETIMEDOUT') return 'Timeout';
+  // The network code is the better witness: the SDK names a reset during connect a TimeoutError.
   if (status === undefined && net !== undefined && net in UNREACHABLE_CODES) return 'Unreachable';
+  if ((name !== undefined && TIMEOUT_NAMES.has(name)) || net === 'ETIMEDOUT') return 'Timeout';
   if (name !== undefined) {
     if (name === 'NoSuchBucket') return 'NoSuchBucket';
     if (NOT_FOUND.has(name)) return 'NotFound';

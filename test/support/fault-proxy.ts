@@ -1,0 +1,54 @@
+// A TCP proxy on 127.0.0.1 in front of the real S3 server, to make the network fail on demand
+// without mocking S3: `pass` forwards bytes, `refuse` resets every connection (a server that went
+// away), `blackhole` accepts and holds connections but never answers (a hung server or a dead link).
+
+import net from 'node:net';
+
+export type FaultMode = 'pass' | 'refuse' | 'blackhole';
+
+export interface FaultProxy {
+  readonly endpoint: string;
+  setMode(mode: FaultMode): void;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const url = new URL(target);
+  const targetPort = Number(url.port || 80);
+  let mode: FaultMode = 'pass';
+  const open = new Set<net.Socket>();
+
+  const server = net.createServer((client) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    client.on('error', () => undefined);
+    if (mode === 'refuse') return void client.resetAndDestroy();
+    if (mode === 'blackhole') return; // read nothing, answer nothing
+    const upstream = net.connect(targetPort, url.hostname);
+    open.add(upstream);
+    upstream.on('close', () => open.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    // Forward only while passing: a mode change freezes or kills connections already open.
+    client.on('data', (chunk) => {
+      if (mode === 'pass') upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (mode === 'pass') client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    setMode(next) {
+      mode = next;
+      if (next === 'refuse') for (const socket of open) socket.resetAndDestroy();
+    },
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
