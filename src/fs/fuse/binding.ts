@@ -136,6 +136,8 @@ export function fuseOptions(options: BindingOptions): FuseOptions {
     fsname: options.fsName,
     subtype: 'bucketfs',
     allowOther: options.allowOther,
+    // Other users get in only with --allow-other: then the kernel must enforce the stored modes.
+    defaultPermissions: options.allowOther,
     debug: options.debugFuse,
     useIno: true,
     bigWrites: true,
