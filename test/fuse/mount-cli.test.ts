@@ -16,6 +16,7 @@ import {
   mountBucket,
   mustRun,
   pidsMentioning,
+  removeTestDir,
   runCli,
   runMountCommand,
   unmountAll,
@@ -35,9 +36,13 @@ beforeAll(async () => {
   await putObject(client, bucket, 'hello.txt', 'hello\n');
 });
 
+/** Every directory the tests made, deleted once nothing is mounted below them. */
+const testDirs: string[] = [];
+
 afterAll(async () => {
   await unmountAll();
   client.destroy();
+  for (const dir of testDirs) await removeTestDir(dir);
 });
 
 type Mode = 'background' | 'foreground';
@@ -52,6 +57,7 @@ interface Attempt {
 /** A fresh state directory and an empty mountpoint inside it. */
 async function freshMountpoint(): Promise<{ root: string; dir: string }> {
   const root = await makeTestDir('cli');
+  testDirs.push(root);
   const dir = path.join(root, 'mnt');
   await fsp.mkdir(dir);
   return { root, dir };

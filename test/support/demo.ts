@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { forEachLimited, pseudoRandomBytes, putObject, sha256 } from './fixtures.js';
-import { makeTestDir, mountBucket, mustRun, type MountSession } from './mount-session.js';
+import { makeTestDir, mountBucket, mustRun, removeTestDir, type MountSession } from './mount-session.js';
 import { createBucket, makeClient, startS3Server, type S3ServerHandle } from './s3-server.js';
 
 const BUCKET = 'demo';
@@ -99,6 +99,10 @@ async function main(): Promise<number> {
   });
   const root = await makeTestDir('demo');
   const server = await startS3Server('s3rver', path.join(root, 's3'));
+  // Should the demo die without its finally (an uncaught error), the server must not outlive it; the
+  // mount session has the same last resort. A closed stdout (`| head`) must not stop the clean-up.
+  process.once('exit', () => server.stopSync());
+  process.stdout.on('error', () => undefined);
   const serverPid = await fsp
     .readFile(path.join(root, 's3', 's3rver.pid'), 'utf8')
     .then((t) => `, pid ${t.trim()}`)
@@ -129,8 +133,7 @@ async function main(): Promise<number> {
       if (session) await session.unmount();
     } finally {
       await server.stop();
-      // Holds only the server's data (the mountpoint lives elsewhere), so nothing mounted is removed.
-      await fsp.rm(root, { recursive: true, force: true });
+      await removeTestDir(root);
     }
     process.stdout.write('demo: unmounted and stopped\n');
   }

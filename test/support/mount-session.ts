@@ -124,12 +124,17 @@ export async function isMounted(dir: string): Promise<boolean> {
   return mountedIn(text, dir);
 }
 
-function mountedIn(mountinfo: string, dir: string): boolean {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return mountinfo.split('\n').some((line) => {
+/** Mount points listed in a mountinfo text, octal escapes (\\040 for a space...) decoded. */
+function mountPoints(mountinfo: string): string[] {
+  const unescape = (m: string) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return mountinfo.split('\n').flatMap((line) => {
     const field = line.split(' ')[4];
-    return field !== undefined && unescape(field) === dir;
+    return field === undefined ? [] : [unescape(field)];
   });
+}
+
+function mountedIn(mountinfo: string, dir: string): boolean {
+  return mountPoints(mountinfo).includes(dir);
 }
 
 export function isAlive(pid: number): boolean {
@@ -166,6 +171,17 @@ export async function makeTestDir(label: string): Promise<string> {
   const dir = path.join(TEST_TMP, `${label}-${randomBytes(4).toString('hex')}`);
   await fsp.mkdir(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Deletes a directory made by makeTestDir — but refuses while anything below it is mounted, since a
+ * recursive delete would otherwise walk into the mount and delete objects in the bucket.
+ */
+export async function removeTestDir(dir: string): Promise<void> {
+  const below = `${dir}/`;
+  const mounted = mountPoints(await fsp.readFile('/proc/self/mountinfo', 'utf8')).filter((m) => m === dir || m.startsWith(below));
+  if (mounted.length > 0) throw new Error(`not deleting ${dir}: ${mounted.join(', ')} is still mounted`);
+  await fsp.rm(dir, { recursive: true, force: true });
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
@@ -385,10 +401,8 @@ export async function mountBucket(options: MountOptions): Promise<MountSession> 
           await Promise.race([exitedPromise, deadline(10_000)]);
           if (!exited) throw new Error(`bucketfs daemon ${pid} for ${dir} survived SIGKILL`);
           if (await isMounted(dir)) throw new Error(`${dir} is still mounted after fusermount -uz`);
-          // Non-recursive on purpose: the mountpoint is only removed when it is an empty plain dir.
-          await fsp.rmdir(dir).catch(() => undefined);
-          await fsp.rm(path.join(root, 'cache'), { recursive: true, force: true });
-          await fsp.rmdir(root).catch(() => undefined);
+          // The daemon's state (pid file, spool) goes with the mountpoint.
+          await removeTestDir(root);
         } finally {
           liveSessions.delete(session);
           if (exited) sessionDaemons.delete(dir);
