@@ -187,6 +187,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     await yargs(raw)
       .scriptName('bucketfs')
+      // A flag given twice takes its last value, as in most tools, instead of becoming an array.
+      .parserConfiguration({ 'duplicate-arguments-array': false })
       .usage('$0 <command>\n\nMount an S3 bucket (AWS S3, MinIO, RustFS, Ceph RGW...) as a local folder.')
       .command(
         'mount <source> <mountpoint>',
