@@ -465,6 +465,17 @@ describe('rename', () => {
     expect(await errnoOf(t.fs.getattr('/src/a'))).toBe('ENOENT');
   });
 
+  it('moves a directory of more keys than one listing page or delete batch holds', async () => {
+    const t = await fixture();
+    const names = Array.from({ length: 1_234 }, (_, i) => `f${String(i).padStart(4, '0')}`);
+    for (const name of names) t.store.putObject(`many/${name}`, name);
+    await t.fs.rename('/many', '/moved');
+    expect(t.store.keys().filter((k) => !k.startsWith('moved/'))).toEqual([]);
+    expect(t.store.keys()).toHaveLength(names.length);
+    expect(await t.names('/moved')).toEqual(names);
+    expect(t.body('moved/f1233')?.toString()).toBe('f1233');
+  });
+
   it('moves a directory onto an empty one, not onto a non-empty one, a file, or into itself', async () => {
     const t = await fixture();
     await t.fs.mkdir('/a', 0o755);
