@@ -13,6 +13,16 @@ import { PART_BYTES, errnoOf, patternBytes, useFsFixtures } from '../support/fs-
 const fixture = useFsFixtures();
 const { O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC, O_APPEND } = OpenFlags;
 
+/** A promise the test settles by hand, to hold a store call (delayNext) at a chosen point. */
+function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Lets every pending callback run, so an operation reaches the store call a gate holds. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The rejection of a promise that must fail. */
 async function rejectionOf(operation: Promise<unknown>): Promise<unknown> {
   try {
@@ -209,6 +219,43 @@ describe('open files', () => {
     t.store.putObject('f', 'x');
     const fh = await t.fs.open('/f', O_RDONLY);
     expect(await errnoOf(t.fs.write(fh, 0, Buffer.from('y')))).toBe('EBADF');
+    await t.fs.release(fh);
+  });
+});
+
+describe('concurrent flushes', () => {
+  it('share one upload, and none returns before the object is in the bucket', async () => {
+    const t = await fixture();
+    const fh = await t.fs.create('/f', 0o644);
+    const fh2 = await t.fs.open('/f', O_RDWR);
+    await t.fs.write(fh, 0, Buffer.from('data'));
+    const held = gate();
+    t.store.delayNext('put', held.promise);
+    const returned: number[] = [];
+    const flushes = [t.fs.flush(fh).then(() => returned.push(fh)), t.fs.flush(fh2).then(() => returned.push(fh2))];
+    await settle();
+    expect(returned).toEqual([]);
+    held.open();
+    await Promise.all(flushes);
+    expect(t.store.calls.put).toBe(1);
+    expect(t.body('f')?.toString()).toBe('data');
+    await t.fs.release(fh);
+    await t.fs.release(fh2);
+  });
+
+  it('upload a write made during an upload at the next flush', async () => {
+    const t = await fixture();
+    const fh = await t.fs.create('/f', 0o644);
+    await t.fs.write(fh, 0, Buffer.from('aaaa'));
+    const held = gate();
+    t.store.delayNext('put', held.promise);
+    const flushing = t.fs.flush(fh);
+    await settle();
+    await t.fs.write(fh, 4, Buffer.from('bbbb'));
+    held.open();
+    await flushing;
+    await t.fs.flush(fh);
+    expect(t.body('f')?.toString()).toBe('aaaabbbb');
     await t.fs.release(fh);
   });
 });
@@ -493,6 +540,16 @@ describe('rename', () => {
     expect((await t.readFile('/empty/f')).toString()).toBe('x');
   });
 
+  it('of a file whose copy fails changes neither name', async () => {
+    const t = await fixture();
+    await t.writeFile('/a', 'A');
+    await t.writeFile('/b', 'B');
+    t.store.failNext('copy', 'ServerError');
+    expect(await errnoOf(t.fs.rename('/a', '/b'))).toBe('EIO');
+    expect((await t.readFile('/a')).toString()).toBe('A');
+    expect((await t.readFile('/b')).toString()).toBe('B');
+  });
+
   it.each([
     ['a copy', 'copy'],
     ['the delete', 'deleteMany'],
@@ -593,6 +650,14 @@ describe('attributes', () => {
     expect((await t.fs.listxattr('/f')).sort()).toEqual(['user.b', 'user.c']);
     expect(await errnoOf(t.fs.setxattr('/f', 'trusted.x', Buffer.from('x'), 0))).toBe('EOPNOTSUPP');
     expect(await errnoOf(t.fs.setxattr('/f', 'security.x', Buffer.from('x'), 0))).toBe('EOPNOTSUPP');
+  });
+
+  it('refuses metadata past S3’s 2 KiB with ENOSPC', async () => {
+    const t = await fixture();
+    await t.writeFile('/f', 'data');
+    expect(await errnoOf(t.fs.setxattr('/f', 'user.big', Buffer.alloc(3000, 1), 0))).toBe('ENOSPC');
+    expect(await t.fs.listxattr('/f')).toEqual([]);
+    expect(t.body('f')?.toString()).toBe('data');
   });
 
   it('xattrs of a directory live on its marker, and those of an open file in its upload', async () => {
