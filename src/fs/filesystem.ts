@@ -17,6 +17,8 @@ import {
   type PosixAttrs,
   attrsFromMetadata,
   decodeXattrs,
+  MAX_METADATA_BYTES,
+  metadataSizeBytes,
   kindFromMetadata,
   metadataWithAttrs,
   metadataWithXattrs,
@@ -70,14 +72,21 @@ export interface StatFs {
 export const OpenFlags = { O_ACCMODE: 3, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_TRUNC: 0o1000, O_APPEND: 0o2000 } as const;
 export const XattrFlags = { XATTR_CREATE: 1, XATTR_REPLACE: 2 } as const;
 
-type Handle =
-  | { readonly kind: 'reader'; readonly path: FsPath; readonly reader: ObjectReader }
-  | { readonly kind: 'file'; readonly file: OpenFile; readonly writable: boolean; readonly append: boolean };
+/**
+ * A reader follows this mount's own changes to its file: it reads through the OpenFile while one
+ * exists, and is re-pinned to the new object after an upload, a rename or a metadata rewrite.
+ */
+interface ReaderHandle {
+  readonly kind: 'reader';
+  path: FsPath;
+  reader: ObjectReader;
+  /** Set when the file was unlinked while open: its delete waits for the last such reader. */
+  orphanedKey: string | undefined;
+}
+type Handle = ReaderHandle | { readonly kind: 'file'; readonly file: OpenFile; readonly writable: boolean; readonly append: boolean };
 
 /** Symlink targets are small; a larger body is not a symlink written by s3fs or us. */
 const MAX_SYMLINK_BYTES = 4096;
-/** S3 refuses more than 2 KiB of user metadata per object. */
-const MAX_METADATA_BYTES = 2048;
 const UNCHANGED_ID = 0xffffffff;
 
 export class S3Filesystem {
@@ -91,6 +100,13 @@ export class S3Filesystem {
   readonly #fileContext: OpenFileContext;
   readonly #renamer: DirRenamer;
   readonly #deletes: DeleteBatcher;
+  /**
+   * Keys unlinked while a reader had them open, with the ETag unlinked: hidden now, deleted when
+   * the last reader closes, unless another client has written the key since.
+   */
+  readonly #deferredDeletes = new Map<string, string>();
+  /** Directory renames in progress: an upload below one waits, so it lands under the new name. */
+  readonly #renaming = new Map<FsPath, Promise<void>>();
   readonly #mountedAt: Date;
 
   constructor(deps: FilesystemDeps) {
@@ -137,6 +153,9 @@ export class S3Filesystem {
 
   /** Uploads everything still dirty (before unmount); returns the paths that failed. */
   async syncAll(): Promise<string[]> {
+    // Readers still open at unmount cannot keep an unlinked file any longer.
+    for (const key of this.#deferredDeletes.keys()) this.#deletes.enqueue(key);
+    this.#deferredDeletes.clear();
     await this.#deletes.drain();
     const failed: string[] = [];
     await Promise.all(
@@ -164,7 +183,7 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     await this.#requireDir(path);
     const listing = await this.#namespace.list(path);
-    const deleting = (node: Node) => node.kind === 'file' && this.#deletes.isPending(node.object.key);
+    const deleting = (node: Node) => node.kind === 'file' && this.#hidden(node.object);
     if (listing.hiddenCount > 0) {
       this.#log.debug(`readdir ${path}: ${listing.hiddenCount} keys are not valid file names and are not shown`);
     }
@@ -224,7 +243,8 @@ export class S3Filesystem {
       const node = await this.#require(path);
       if (node.kind === 'dir') throw new FsError('EISDIR', path);
       if (!writable && !truncate) {
-        return this.#handles.add({ kind: 'reader', path, reader: this.#readerOf(node.object) });
+        const handle: ReaderHandle = { kind: 'reader', path, reader: this.#readerOf(node.object), orphanedKey: undefined };
+        return this.#handles.add(handle);
       }
       file = this.#newOpenFile(path, node.object, false);
     }
@@ -240,8 +260,10 @@ export class S3Filesystem {
     await this.#requireDir(parentOf(path));
     let file = this.#openFiles.get(path);
     if (!file) {
-      await this.#deletes.settle(fileKey(path));
-      const existing = await this.#lookup(path);
+      // A name this mount unlinked is free even while the old object waits for its readers.
+      const unlinkedHere = this.#deferredDeletes.has(fileKey(path));
+      await this.#claimKey(fileKey(path));
+      const existing = unlinkedHere ? undefined : await this.#lookup(path);
       if (existing?.kind === 'dir') throw new FsError('EISDIR', path);
       // The kernel only creates what it believes missing; if another client made it meanwhile,
       // open it as it is rather than destroy it (O_CREAT without O_TRUNC).
@@ -260,7 +282,9 @@ export class S3Filesystem {
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
     const handle = this.#handles.get(fh);
-    return handle.kind === 'reader' ? handle.reader.read(offset, length) : handle.file.read(offset, length);
+    if (handle.kind === 'file') return handle.file.read(offset, length);
+    const writing = handle.orphanedKey === undefined ? this.#openFiles.get(handle.path) : undefined;
+    return writing ? writing.read(offset, length) : handle.reader.read(offset, length);
   }
 
   async write(fh: number, offset: number, data: Buffer): Promise<number> {
@@ -285,7 +309,16 @@ export class S3Filesystem {
 
   async release(fh: number): Promise<void> {
     const handle = this.#handles.take(fh);
-    if (handle.kind !== 'file') return;
+    if (handle.kind === 'reader') {
+      const key = handle.orphanedKey;
+      const etag = key === undefined ? undefined : this.#deferredDeletes.get(key);
+      if (key !== undefined && etag !== undefined && !this.#readers().some((h) => h.orphanedKey === key)) {
+        this.#deferredDeletes.delete(key);
+        const now = await this.#deps.store.head(key);
+        if (now?.etag === etag) this.#deletes.enqueue(key);
+      }
+      return;
+    }
     const file = handle.file;
     file.handles--;
     if (file.handles > 0) return;
@@ -293,10 +326,11 @@ export class S3Filesystem {
       await this.#syncFile(file);
     } catch {
       // Already reported by flush and logged with the spool path; close() keeps the data.
-    } finally {
-      if (this.#openFiles.get(file.path) === file && file.handles === 0) this.#openFiles.delete(file.path);
-      await file.close();
     }
+    // An open() may have joined this file while it uploaded: then it is not closed after all.
+    if (file.handles > 0) return;
+    if (this.#openFiles.get(file.path) === file) this.#openFiles.delete(file.path);
+    await file.close();
   }
 
   async truncate(rawPath: string, sizeBytes: number): Promise<void> {
@@ -347,13 +381,23 @@ export class S3Filesystem {
     const open = this.#openFiles.get(path);
     const node = await this.#lookup(path);
     if (node?.kind === 'dir') throw new FsError('EISDIR', path);
-    if (!node && !open) throw new FsError('ENOENT', path);
+    if (!node) throw new FsError('ENOENT', path);
     if (open) {
+      // Stop further uploads, then let one in flight land, so the delete comes after it.
       open.markUnlinked();
       this.#openFiles.delete(path);
+      await open.settled();
     }
     this.#forget(path);
-    if (node) this.#deletes.enqueue(node.object.key);
+    const key = fileKey(path);
+    const readers = this.#readers().filter((h) => h.path === path && h.orphanedKey === undefined);
+    if (readers.length > 0) {
+      // Open readers keep reading the data they had (POSIX): delete when the last one closes.
+      for (const h of readers) h.orphanedKey = key;
+      this.#deferredDeletes.set(key, node.object.etag);
+    } else {
+      this.#deletes.enqueue(key);
+    }
   }
 
   /** Directory changes are made in S3 as they happen, but queued deletes must be sent. */
@@ -394,7 +438,7 @@ export class S3Filesystem {
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     await this.#requireDir(parentOf(path));
     if (this.#openFiles.has(path) || (await this.#lookup(path))) throw new FsError('EEXIST', path);
-    await this.#deletes.settle(fileKey(path));
+    await this.#claimKey(fileKey(path));
     const body = Buffer.from(target, 'utf8');
     if (body.length > MAX_SYMLINK_BYTES) throw new FsError('ENAMETOOLONG', `symlink target of ${path}`);
     const attrs: PosixAttrs = { mode: S_IFLNK | 0o777, uid: this.#deps.posix.uid, gid: this.#deps.posix.gid, mtimeMs: this.#now() };
@@ -421,9 +465,16 @@ export class S3Filesystem {
     // A file still being written is uploaded under its old name first, then moved like any other.
     if (moving) await this.#syncFile(moving);
     const source = await this.#require(from);
-    const target = this.#openFiles.has(to) ? undefined : await this.#lookup(to);
+    const target = await this.#lookup(to);
     if (source.kind === 'file') {
       if (target?.kind === 'dir') throw new FsError('EISDIR', to);
+      const replaced = this.#openFiles.get(to);
+      if (replaced) {
+        // The replaced file stays open for its handles but must never upload over the new one.
+        replaced.markUnlinked();
+        this.#openFiles.delete(to);
+        await replaced.settled();
+      }
       await this.#renameFile(from, to, source.object);
     } else {
       if (target && target.kind !== 'dir') throw new FsError('ENOTDIR', to);
@@ -495,8 +546,39 @@ export class S3Filesystem {
 
   /** The node at `path`, hiding a file whose delete is queued. */
   async #lookup(path: FsPath): Promise<Node | undefined> {
+    const open = this.#openFiles.get(path);
+    if (open) {
+      return {
+        kind: 'file',
+        object: open.base ?? { key: open.key, sizeBytes: open.sizeBytes, etag: '', lastModified: new Date(open.attrs.mtimeMs), metadata: {}, contentType: undefined },
+      };
+    }
     const node = await this.#namespace.lookup(path);
-    return node?.kind === 'file' && this.#deletes.isPending(node.object.key) ? undefined : node;
+    return node?.kind === 'file' && this.#hidden(node.object) ? undefined : node;
+  }
+
+  /** An object whose delete is queued, or deferred until its readers close (that version only). */
+  #hidden(object: RemoteObject): boolean {
+    return this.#deletes.isPending(object.key) || this.#deferredDeletes.get(object.key) === object.etag;
+  }
+
+  /** Before writing `key`: no queued or deferred delete of it may land afterwards. */
+  async #claimKey(key: string): Promise<void> {
+    this.#deferredDeletes.delete(key);
+    await this.#deletes.settle(key);
+  }
+
+  #readers(): ReaderHandle[] {
+    return [...this.#handles.values()].filter((h): h is ReaderHandle => h.kind === 'reader');
+  }
+
+  /** Points readers of `path` (now at `newPath`) at `object`, this mount's newer version of it. */
+  #repinReaders(path: FsPath, object: RemoteObject, newPath: FsPath = path): void {
+    for (const h of this.#readers()) {
+      if (h.path !== path || h.orphanedKey !== undefined) continue;
+      h.path = newPath;
+      h.reader = this.#readerOf(object);
+    }
   }
 
   async #require(path: FsPath): Promise<Node> {
@@ -509,7 +591,8 @@ export class S3Filesystem {
     const parents = new Set<FsPath>();
     for (const key of keys) {
       const path = toFsPath(`/${key}`);
-      this.#forget(path);
+      // Invalidate, not "missing": mkdir or a rename may have reused the name since the unlink.
+      this.#namespace.invalidate(path);
       parents.add(parentOf(path));
     }
     for (const parent of parents) await this.#keepParentVisible(parent);
@@ -543,11 +626,18 @@ export class S3Filesystem {
 
   /** Uploads an open file if it changed and records the new object. */
   async #syncFile(file: OpenFile): Promise<void> {
+    for (;;) {
+      const renaming = [...this.#renaming].find(([dir]) => isSameOrBelow(file.path, dir));
+      if (!renaming) break;
+      await renaming[1].catch(() => undefined);
+    }
     if (!file.dirty || file.unlinked) return;
     await file.sync();
-    this.#deps.blocks.invalidate(file.key);
     const base = file.base;
-    if (base && !file.unlinked) this.#namespace.remember(file.path, { kind: 'file', object: base });
+    if (base && !file.unlinked) {
+      this.#namespace.remember(file.path, { kind: 'file', object: base });
+      this.#repinReaders(file.path, base);
+    }
   }
 
   #statOfOpenFile(file: OpenFile): Stat {
@@ -579,7 +669,7 @@ export class S3Filesystem {
   }
 
   #forget(path: FsPath): void {
-    this.#deps.blocks.invalidate(fileKey(path));
+    // Cached blocks stay: they are keyed by ETag, and readers of the old version may still want them.
     this.#namespace.invalidate(path, true);
     this.#namespace.remember(path, undefined);
   }
@@ -610,15 +700,11 @@ export class S3Filesystem {
 
   async #renameFile(from: FsPath, to: FsPath, object: RemoteObject): Promise<void> {
     const toKey = fileKey(to);
-    await this.#deletes.settle(toKey);
+    await this.#claimKey(toKey);
     const { etag } = await this.#deps.store.copy(object.key, toKey, { ifMatch: object.etag, sourceSizeBytes: object.sizeBytes });
     await this.#deps.store.delete(object.key);
-    const replaced = this.#openFiles.get(to);
-    if (replaced) {
-      replaced.markUnlinked();
-      this.#openFiles.delete(to);
-    }
     const moved: RemoteObject = { ...object, key: toKey, etag, lastModified: new Date(this.#now()) };
+    this.#repinReaders(from, moved, to);
     const open = this.#openFiles.get(from);
     if (open) {
       this.#openFiles.delete(from);
@@ -637,13 +723,28 @@ export class S3Filesystem {
     const fromPrefix = dirPrefix(from);
     const toPrefix = dirPrefix(to);
     if (this.#deletes.hasPendingBelow(toPrefix) || this.#deletes.hasPendingBelow(fromPrefix)) await this.#deletes.drain();
-    const results = await this.#renamer.rename(fromPrefix, toPrefix);
-    for (const file of inside) {
-      const newPath = rebase(file.path, from, to);
-      const etag = results.get(fileKey(newPath))?.etag;
-      this.#openFiles.delete(file.path);
-      file.moved(newPath, file.base && etag ? { ...file.base, key: fileKey(newPath), etag } : undefined);
-      this.#openFiles.set(newPath, file);
+    let finished: () => void = () => undefined;
+    this.#renaming.set(from, new Promise<void>((resolve) => (finished = resolve)));
+    try {
+      const results = await this.#renamer.rename(fromPrefix, toPrefix);
+      for (const file of [...this.#openFiles.values()].filter((f) => isSameOrBelow(f.path, from))) {
+        const newPath = rebase(file.path, from, to);
+        const etag = results.get(fileKey(newPath))?.etag;
+        this.#openFiles.delete(file.path);
+        file.moved(newPath, file.base && etag ? { ...file.base, key: fileKey(newPath), etag } : undefined);
+        this.#openFiles.set(newPath, file);
+      }
+      for (const h of this.#readers()) {
+        if (h.orphanedKey !== undefined || !isSameOrBelow(h.path, from)) continue;
+        const newPath = rebase(h.path, from, to);
+        const etag = results.get(fileKey(newPath))?.etag;
+        const old = h.reader.object;
+        h.path = newPath;
+        if (etag) h.reader = new ObjectReader(this.#fileContext.read, { key: fileKey(newPath), etag, sizeBytes: old.sizeBytes });
+      }
+    } finally {
+      this.#renaming.delete(from);
+      finished();
     }
     this.#forget(from);
     this.#deps.blocks.invalidate(fileKey(to));
@@ -671,13 +772,14 @@ export class S3Filesystem {
   }
 
   async #replaceMetadata(path: FsPath, object: RemoteObject, metadata: Record<string, string>): Promise<void> {
-    if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    if (metadataSizeBytes(metadata) > MAX_METADATA_BYTES) {
       throw new FsError('ENOSPC', `${path}: S3 keeps at most 2 KiB of metadata per object`);
     }
     const options = { metadata, contentType: object.contentType };
     const { etag } = await this.#deps.store.copy(object.key, object.key, { replace: options, ifMatch: object.etag, sourceSizeBytes: object.sizeBytes });
-    this.#deps.blocks.invalidate(object.key);
-    this.#namespace.remember(path, { kind: 'file', object: { ...object, etag, metadata, lastModified: new Date(this.#now()) } });
+    const updated: RemoteObject = { ...object, etag, metadata, lastModified: new Date(this.#now()) };
+    this.#namespace.remember(path, { kind: 'file', object: updated });
+    this.#repinReaders(path, updated);
   }
 
   async #xattrsOf(path: FsPath): Promise<Map<string, Buffer>> {

@@ -28,6 +28,15 @@ export interface AttrDefaults {
   readonly dirMode: number;
 }
 
+/** S3's limit on user metadata: the UTF-8 bytes of every name and value, summed. */
+export const MAX_METADATA_BYTES = 2048;
+
+export function metadataSizeBytes(metadata: UserMetadata): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(metadata)) total += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return total;
+}
+
 const META = { mode: 'mode', uid: 'uid', gid: 'gid', mtime: 'mtime', xattr: 'xattr' } as const;
 
 function typeBits(kind: NodeKind): number {

@@ -6,19 +6,20 @@
 // streamed while the file was written and whose unchanged ranges are copied server-side. It returns
 // only once the object is complete in the bucket; on failure the spool file is kept and named.
 
+import path from 'node:path';
 import mime from 'mime-types';
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { ObjectStore, PutResult, WriteOptions } from '../s3/object-store.js';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 import { Extents } from './extents.js';
-import { type PosixAttrs, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
+import { type PosixAttrs, MAX_METADATA_BYTES, metadataSizeBytes, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
 import { MultipartSession, type PartSource } from './multipart-session.js';
 import { type FsPath, fileKey } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import type { PartLayout } from './part-layout.js';
-import type { Spool, SpoolFile } from './spool.js';
+import type { Spool, SpoolFile, SpoolRecord } from './spool.js';
 
 export interface OpenFileContext {
   readonly store: ObjectStore;
@@ -145,8 +146,9 @@ export class OpenFile {
     if (data.length === 0) return 0;
     const end = offset + data.length;
     const spool = await this.#spoolFileForWrite();
-    // Reserve the most this write can add (its bytes and a gap before it), settle after.
-    const maxGrowth = data.length + Math.max(0, offset - this.#sizeBytes);
+    // Reserve what this write adds to the spool (new bytes and a gap before it), settle after:
+    // overwriting bytes already held locally needs no room.
+    const maxGrowth = this.#newLocalBytes(Math.min(offset, this.#sizeBytes), end);
     this.#ctx.spool.reserve(maxGrowth);
     try {
       await spool.write(offset, data);
@@ -159,7 +161,9 @@ export class OpenFile {
     if (offset > this.#sizeBytes) this.#local.add(this.#sizeBytes, offset);
     this.#local.add(offset, end);
     const growth = this.#local.totalBytes - before;
-    this.#ctx.spool.unreserve(maxGrowth - growth);
+    // A concurrent write may have claimed some of these bytes first, or a truncate freed them.
+    if (growth <= maxGrowth) this.#ctx.spool.unreserve(maxGrowth - growth);
+    else this.#ctx.spool.reserveAnyway(growth - maxGrowth);
     this.#reservedBytes += growth;
     this.#sizeBytes = Math.max(this.#sizeBytes, end);
     this.#changed(offset, end);
@@ -207,7 +211,11 @@ export class OpenFile {
   }
 
   setXattrs(xattrs: ReadonlyMap<string, Buffer>): void {
-    this.#otherMetadata = metadataWithXattrs(this.#otherMetadata, xattrs);
+    const other = metadataWithXattrs(this.#otherMetadata, xattrs);
+    if (metadataSizeBytes(metadataWithAttrs(other, this.#attrs)) > MAX_METADATA_BYTES) {
+      throw new FsError('ENOSPC', `${this.#path}: S3 keeps at most 2 KiB of metadata per object`);
+    }
+    this.#otherMetadata = other;
     this.#version++;
     this.#explicitAttrsVersion++;
   }
@@ -221,6 +229,11 @@ export class OpenFile {
       this.#syncing ??= this.#upload().finally(() => (this.#syncing = undefined));
       await this.#syncing;
     }
+  }
+
+  /** Waits for an upload in progress, whatever its outcome. */
+  async settled(): Promise<void> {
+    await this.#syncing?.catch(() => undefined);
   }
 
   /** The last handle is gone: free the spool (only once the content is safe in the bucket). */
@@ -239,7 +252,8 @@ export class OpenFile {
 
   writeOptions(): WriteOptions {
     const metadata = metadataWithAttrs(this.#otherMetadata, this.#attrs);
-    return { metadata, contentType: this.#contentType ?? (mime.lookup(this.key) || 'application/octet-stream') };
+    const extension = path.posix.extname(this.key);
+    return { metadata, contentType: this.#contentType ?? ((extension && mime.lookup(extension)) || 'application/octet-stream') };
   }
 
   // ---- internals ----
@@ -256,8 +270,35 @@ export class OpenFile {
   }
 
   async #spoolFileForWrite(): Promise<SpoolFile> {
-    this.#spoolFile ??= await this.#ctx.spool.create();
+    if (!this.#spoolFile) {
+      const file = await this.#ctx.spool.create();
+      this.#spoolFile ??= file;
+      if (this.#spoolFile !== file) {
+        await file.discard(0);
+      } else {
+        // Name the key next to the data at once, so even a crash leaves a record of whose bytes these are.
+        await file.writeRecord(this.#record('writing'));
+      }
+    }
     return this.#spoolFile;
+  }
+
+  #record(state: SpoolRecord['state'], error?: unknown): SpoolRecord {
+    return {
+      bucket: this.#ctx.bucket,
+      key: this.key,
+      baseEtag: this.#base?.etag,
+      sizeBytes: this.#sizeBytes,
+      localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive]),
+      state,
+      updatedAt: new Date(this.#ctx.now()).toISOString(),
+      ...(error === undefined ? {} : { error: (error as Error).message }),
+    };
+  }
+
+  /** Bytes of [start, end) not held locally yet. */
+  #newLocalBytes(start: number, end: number): number {
+    return this.#local.split(start, end).reduce((sum, p) => sum + (p.local ? 0 : p.end - p.start), 0);
   }
 
   #setBase(object: RemoteObject): void {
@@ -387,16 +428,7 @@ export class OpenFile {
     if (!this.#spoolFile) return;
     try {
       await this.#spoolFile.sync();
-      await this.#spoolFile.writeRecord({
-        bucket: this.#ctx.bucket,
-        key: this.key,
-        baseEtag: this.#base?.etag,
-        sizeBytes: this.#sizeBytes,
-        localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive]),
-        state: 'upload-failed',
-        updatedAt: new Date(this.#ctx.now()).toISOString(),
-        error: (error as Error).message,
-      });
+      await this.#spoolFile.writeRecord(this.#record('upload-failed', error));
     } catch (e) {
       this.#ctx.log.error(`could not record ${this.#spoolFile.dataPath} for recovery: ${(e as Error).message}`);
     }

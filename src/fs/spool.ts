@@ -37,9 +37,10 @@ export class Spool {
   /** Creates the folder and reports files an earlier run left behind. */
   async init(): Promise<string[]> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const leftovers = (await fsp.readdir(this.dir)).filter((n) => n.endsWith('.json'));
+    const leftovers = (await fsp.readdir(this.dir)).filter((n) => n.endsWith('.data'));
     for (const name of leftovers) {
-      this.#log.warn(`spool: ${path.join(this.dir, name)} holds data of an earlier run that did not reach the bucket`);
+      const data = path.join(this.dir, name);
+      this.#log.warn(`spool: ${data} holds data of an earlier run that may not have reached the bucket (its key is in ${data.replace(/\.data$/, '.json')})`);
     }
     return leftovers.map((n) => path.join(this.dir, n));
   }
@@ -55,6 +56,11 @@ export class Spool {
       throw new FsError('ENOSPC', `the spool ${this.dir} is full (${this.#capacityBytes} bytes): raise --spool-size or close files`);
     }
     this.#usedBytes += bytes;
+  }
+
+  /** Accounts bytes already written (a race made them larger than reserved): never fails. */
+  reserveAnyway(bytes: number): void {
+    if (bytes > 0) this.#usedBytes += bytes;
   }
 
   unreserve(bytes: number): void {

@@ -11,21 +11,6 @@ import { type FsFixture, type FsFixtureOptions, PART_BYTES, patternBytes, useFsF
 
 const fixture = useFsFixtures();
 
-/**
- * Behaviour the core gets wrong today, each reported to the lead with a unit repro. Generation
- * leaves these cases out so that everything else stays checked; set a flag to false to check a fix.
- */
-const UNFIXED = {
-  /** readdir and rmdir of a file created but not uploaded yet answer ENOENT instead of ENOTDIR. */
-  lookupIgnoresOpenFiles: true,
-  /** rename of a directory onto a file open for writing succeeds instead of failing with ENOTDIR. */
-  dirRenameOntoOpenFile: true,
-  /** A read-only handle pins the object it opened and misses this mount's later writes, truncates and renames. */
-  readerMissesLocalChanges: true,
-  /** A queued unlink, once sent, marks its path missing even when mkdir or a rename reused the name meanwhile. */
-  queuedDeleteForgetsNewName: true,
-} as const;
-
 /** A file's content, shared by every name and handle that refers to it. */
 interface Inode {
   bytes: Buffer;
@@ -42,14 +27,14 @@ interface Handle {
   readonly append: boolean;
   /** Opened read-only while no other handle held the file open for writing: the fs pins the object version. */
   readonly pinned: boolean;
-  readonly openedVersion: number;
-  readonly openedPath: string;
 }
 
 interface Model {
   /** Every path that exists, the root included. */
   readonly entries: Map<string, Entry>;
   readonly handles: Handle[];
+  /** Keys unlinked while a pinned reader had them open: they stay in the bucket until it closes. */
+  readonly deferred: Map<string, Inode>;
 }
 
 type Real = FsFixture;
@@ -166,7 +151,7 @@ class Create extends PathCommand {
     const fh = await r.fs.create(this.path, 0o644);
     const inode: Inode = { bytes: Buffer.alloc(0), version: 0 };
     m.entries.set(this.path, { kind: 'file', inode });
-    m.handles.push({ fh, inode, writable: true, append: false, pinned: false, openedVersion: 0, openedPath: this.path });
+    m.handles.push({ fh, inode, writable: true, append: false, pinned: false });
   }
 }
 
@@ -197,7 +182,7 @@ class Open implements Command {
     const pinned = this.mode === 'rdonly' && !m.handles.some((h) => h.inode === entry.inode && !h.pinned);
     if (this.mode === 'trunc') resize(entry.inode, 0);
     const { inode } = entry;
-    m.handles.push({ fh, inode, writable: this.mode !== 'rdonly', append: this.mode === 'append', pinned, openedVersion: inode.version, openedPath: this.path });
+    m.handles.push({ fh, inode, writable: this.mode !== 'rdonly', append: this.mode === 'append', pinned });
   }
   toString(): string {
     return `open(${this.path}, ${this.mode})`;
@@ -233,8 +218,7 @@ class Read implements Command {
     // A handle whose name is gone may need bytes from a deleted object: not modelled here.
     const h = handleOf(m, this.handle);
     const path = h && pathOf(m, h.inode);
-    const changedUnderReader = h?.pinned === true && (h.inode.version !== h.openedVersion || path !== h.openedPath);
-    return h !== undefined && path !== undefined && !(UNFIXED.readerMissesLocalChanges && changedUnderReader);
+    return h !== undefined && path !== undefined;
   }
   async run(m: Model, r: Real): Promise<void> {
     const h = handleOf(m, this.handle) as Handle;
@@ -263,6 +247,9 @@ class Close extends HandleCommand {
     m.handles.splice(m.handles.indexOf(h), 1);
     await r.fs.flush(h.fh);
     await r.fs.release(h.fh);
+    for (const [key, inode] of m.deferred) {
+      if (inode === h.inode && !m.handles.some((other) => other.inode === inode && other.pinned)) m.deferred.delete(key);
+    }
     const path = pathOf(m, h.inode);
     if (path !== undefined && !isOpen(m, h.inode)) expectInBucket(r, path, h.inode, 'after the last close');
   }
@@ -294,14 +281,17 @@ class Unlink extends PathCommand {
   async run(m: Model, r: Real): Promise<void> {
     const entry = m.entries.get(this.path);
     expect(await outcomeOf(r.fs.unlink(this.path))).toBe(entry === undefined ? 'ENOENT' : entry.kind === 'dir' ? 'EISDIR' : 'ok');
-    if (entry?.kind === 'file') m.entries.delete(this.path);
+    if (entry?.kind === 'file') {
+      m.entries.delete(this.path);
+      const { inode } = entry;
+      if (m.handles.some((h) => h.inode === inode && h.pinned)) m.deferred.set(this.path.slice(1), inode);
+    }
   }
 }
 
 class Mkdir extends PathCommand {
   readonly op = 'mkdir';
   async run(m: Model, r: Real): Promise<void> {
-    if (UNFIXED.queuedDeleteForgetsNewName) await r.fs.fsyncdir();
     const exists = m.entries.has(this.path);
     expect(await outcomeOf(r.fs.mkdir(this.path, 0o755))).toBe(exists ? 'EEXIST' : 'ok');
     if (!exists) m.entries.set(this.path, { kind: 'dir' });
@@ -311,8 +301,7 @@ class Mkdir extends PathCommand {
 class Rmdir extends PathCommand {
   readonly op = 'rmdir';
   override check(m: Model): boolean {
-    const inode = fileAt(m, this.path);
-    return parentIsDir(m, this.path) && !(UNFIXED.lookupIgnoresOpenFiles && inode && isOpen(m, inode));
+    return parentIsDir(m, this.path);
   }
   async run(m: Model, r: Real): Promise<void> {
     const entry = m.entries.get(this.path);
@@ -329,9 +318,7 @@ class Rename implements Command {
     readonly to: TestPath,
   ) {}
   check(m: Model): boolean {
-    const target = fileAt(m, this.to);
-    const ontoOpenFile = m.entries.get(this.from)?.kind === 'dir' && target !== undefined && isOpen(m, target);
-    return this.from !== this.to && parentIsDir(m, this.from) && m.entries.has(this.from) && parentIsDir(m, this.to) && !(UNFIXED.dirRenameOntoOpenFile && ontoOpenFile);
+    return this.from !== this.to && parentIsDir(m, this.from) && m.entries.has(this.from) && parentIsDir(m, this.to);
   }
   expected(m: Model): Outcome {
     const source = m.entries.get(this.from) as Entry;
@@ -343,7 +330,6 @@ class Rename implements Command {
     return 'ok';
   }
   async run(m: Model, r: Real): Promise<void> {
-    if (UNFIXED.queuedDeleteForgetsNewName) await r.fs.fsyncdir();
     const expected = this.expected(m);
     expect(await outcomeOf(r.fs.rename(this.from, this.to))).toBe(expected);
     if (expected !== 'ok') return;
@@ -360,8 +346,7 @@ class Rename implements Command {
 class Readdir implements Command {
   constructor(readonly path: TestPath | '/') {}
   check(m: Model): boolean {
-    const inode = fileAt(m, this.path);
-    return (this.path === '/' || parentIsDir(m, this.path)) && !(UNFIXED.lookupIgnoresOpenFiles && inode && isOpen(m, inode));
+    return this.path === '/' || parentIsDir(m, this.path);
   }
   async run(m: Model, r: Real): Promise<void> {
     const entry = m.entries.get(this.path);
@@ -453,6 +438,7 @@ class CheckBucket implements Command {
         if (!isOpen(m, entry.inode)) expectInBucket(r, path, entry.inode, 'bucket check');
       }
     }
+    for (const key of m.deferred.keys()) allowed.add(key);
     expect(r.store.keys().filter((k) => !allowed.has(k))).toEqual([]);
   }
   toString(): string {
@@ -498,7 +484,7 @@ const otherClientCommands = [fc.tuple(pathArb, objectArb).map(([p, data]) => new
 
 async function runModel(cmds: Iterable<Command>, options: FsFixtureOptions): Promise<void> {
   const real = await fixture(options);
-  const model: Model = { entries: new Map([['/', { kind: 'dir' }]]), handles: [] };
+  const model: Model = { entries: new Map([['/', { kind: 'dir' }]]), handles: [], deferred: new Map() };
   try {
     await fc.asyncModelRun(() => ({ model, real }), cmds);
     // With every handle closed, the bucket must hold the whole model.

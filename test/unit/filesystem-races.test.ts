@@ -1,0 +1,270 @@
+// Regression tests for races and corner cases found by review and by the model test: each names
+// the bug it pins (uploads racing opens, unlinks and renames; readers following this mount's own
+// changes; delete batching reusing names; metadata and spool limits).
+import { expect, it } from 'vitest';
+import { OpenFlags } from '../../src/fs/filesystem.js';
+import { errnoOf, useFsFixtures } from '../support/fs-fixture.js';
+const fixture = useFsFixtures();
+
+it('A: a handle opened while the last close is uploading keeps the data', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('hello'));
+  let open!: () => void;
+  t.store.delayNext('put', new Promise<void>((r) => (open = r)));
+  const closing = t.fs.release(fh);
+  await new Promise((r) => setImmediate(r));
+  const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
+  open();
+  await closing;
+  expect((await t.fs.read(fh2, 0, 100)).toString()).toBe('hello');
+  await t.fs.write(fh2, 5, Buffer.from('!'));
+  await t.fs.release(fh2);
+  expect(t.body('f')?.toString()).toBe('hello!');
+});
+
+it('B: rename of a directory onto a file being written is ENOTDIR', async () => {
+  const t = await fixture();
+  await t.fs.mkdir('/d', 0o755);
+  const fh = await t.fs.create('/f', 0o644);
+  expect(await errnoOf(t.fs.rename('/d', '/f'))).toBe('ENOTDIR');
+  await t.fs.release(fh);
+});
+
+it('C: a file named like an extension is not typed by it', async () => {
+  const t = await fixture();
+  await t.writeFile('/json', 'not json');
+  expect(t.store.getObject('json')?.contentType).toBe('application/octet-stream');
+});
+
+it('D: unlink leaves a reader that already read the file able to read it again', async () => {
+  const t = await fixture();
+  await t.writeFile('/f', 'contents');
+  const fh = await t.fs.open('/f', OpenFlags.O_RDONLY);
+  expect((await t.fs.read(fh, 0, 100)).toString()).toBe('contents');
+  await t.fs.unlink('/f');
+  await t.fs.fsyncdir();
+  expect((await t.fs.read(fh, 0, 100)).toString()).toBe('contents');
+  await t.fs.release(fh);
+});
+
+it('E: chmod of a big file does not break a reader of it', async () => {
+  const t = await fixture({ cache: { readAheadMaxBytes: 0 } });
+  const { patternBytes } = await import('/work/main/test/support/fs-fixture.js');
+  const data = patternBytes(3 * 4096);
+  await t.writeFile('/big', data);
+  const fh = await t.fs.open('/big', OpenFlags.O_RDONLY);
+  expect((await t.fs.read(fh, 0, 10)).equals(data.subarray(0, 10))).toBe(true);
+  await t.fs.chmod('/big', 0o600);
+  expect((await t.fs.read(fh, 8192, 10)).equals(data.subarray(8192, 8202))).toBe(true);
+  await t.fs.release(fh);
+});
+
+it('A2: what the bucket gets after the race', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('hello'));
+  let open!: () => void;
+  t.store.delayNext('put', new Promise<void>((r) => (open = r)));
+  const closing = t.fs.release(fh);
+  await new Promise((r) => setImmediate(r));
+  const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
+  open();
+  await closing;
+  await t.fs.write(fh2, 5, Buffer.from('!'));
+  await t.fs.release(fh2);
+  expect(t.body('f')?.toString()).toBe('hello!');
+});
+
+it('G: a reader opened before a truncate by this mount reads the truncated file', async () => {
+  const t = await fixture();
+  t.store.putObject('f', 'abc');
+  const reader = await t.fs.open('/f', OpenFlags.O_RDONLY);
+  await t.fs.truncate('/f', 0);
+  expect((await t.fs.read(reader, 0, 10)).length).toBe(0);
+  await t.fs.release(reader);
+});
+
+it('H: a reader opened before a writer on this mount sees its writes', async () => {
+  const t = await fixture();
+  t.store.putObject('f', 'abc');
+  const reader = await t.fs.open('/f', OpenFlags.O_RDONLY);
+  const writer = await t.fs.open('/f', OpenFlags.O_RDWR);
+  await t.fs.write(writer, 0, Buffer.from('X'));
+  expect((await t.fs.read(reader, 0, 10)).toString()).toBe('Xbc');
+  await t.fs.flush(writer);
+  expect((await t.fs.read(reader, 0, 10)).toString()).toBe('Xbc');
+  await t.fs.release(writer);
+  await t.fs.release(reader);
+});
+
+it('I: a reader keeps reading a file this mount renamed', async () => {
+  const t = await fixture();
+  t.store.putObject('f', 'abc');
+  const reader = await t.fs.open('/f', OpenFlags.O_RDONLY);
+  await t.fs.rename('/f', '/g');
+  expect((await t.fs.read(reader, 0, 10)).toString()).toBe('abc');
+  await t.fs.release(reader);
+});
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+it('J: unlink while the upload is in flight leaves no object behind', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('data'));
+  const g = gate();
+  t.store.delayNext('put', g.promise);
+  const flushing = t.fs.flush(fh);
+  await tick();
+  // unlink waits for the upload in flight, so the delete is sent after it lands.
+  const unlinking = t.fs.unlink('/f');
+  await tick();
+  g.open();
+  await unlinking;
+  await flushing.catch(() => undefined);
+  await t.fs.release(fh);
+  await t.fs.fsyncdir();
+  expect(t.store.keys()).toEqual([]);
+  expect(await t.names('/')).toEqual([]);
+});
+
+it('K: a flush during a directory rename is not lost', async () => {
+  const t = await fixture();
+  await t.fs.mkdir('/d', 0o755);
+  const fh = await t.fs.create('/d/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('a'));
+  const g = gate();
+  t.store.delayNext('copy', g.promise);
+  const renaming = t.fs.rename('/d', '/e');
+  for (let i = 0; i < 20 && t.store.calls.copy === 0; i++) await tick();
+  await t.fs.write(fh, 1, Buffer.from('b'));
+  const flushing = t.fs.flush(fh);
+  await tick();
+  g.open();
+  await renaming;
+  await flushing;
+  await t.fs.release(fh);
+  await t.fs.fsyncdir();
+  const keys = t.store.keys();
+  const where = keys.filter((k) => k.endsWith('/f'));
+  expect(where.map((k) => [k, t.body(k)?.toString()])).toEqual([['e/f', 'ab']]);
+});
+
+it('L: two concurrent flushes share one upload and both return after it', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
+  await t.fs.write(fh, 0, Buffer.from('data'));
+  const g = gate();
+  t.store.delayNext('put', g.promise);
+  let done = 0;
+  const a = t.fs.flush(fh).then(() => done++);
+  const b = t.fs.flush(fh2).then(() => done++);
+  await tick();
+  expect(done).toBe(0);
+  g.open();
+  await Promise.all([a, b]);
+  expect(t.store.calls.put).toBe(1);
+  expect(t.body('f')?.toString()).toBe('data');
+  await t.fs.release(fh);
+  await t.fs.release(fh2);
+});
+
+it('M: a write during the upload is in the bucket after the flush that follows', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('aaaa'));
+  const g = gate();
+  t.store.delayNext('put', g.promise);
+  const flushing = t.fs.flush(fh);
+  await tick();
+  await t.fs.write(fh, 4, Buffer.from('bbbb'));
+  g.open();
+  await flushing;
+  await t.fs.flush(fh);
+  expect(t.body('f')?.toString()).toBe('aaaabbbb');
+  await t.fs.release(fh);
+});
+
+it('N: mkdir over a name whose delete is still queued stays visible after the delete is sent', async () => {
+  const t = await fixture();
+  await t.writeFile('/c', 'x');
+  await t.fs.unlink('/c');
+  await t.fs.mkdir('/c', 0o755);
+  await t.fs.fsyncdir();
+  expect((await t.fs.getattr('/c')).mode & 0o170000).toBe(0o040000);
+});
+
+it('N2: a directory renamed over a name whose delete is still queued stays visible', async () => {
+  const t = await fixture();
+  await t.fs.mkdir('/c', 0o755);
+  await t.writeFile('/b', 'x');
+  await t.fs.unlink('/b');
+  await t.fs.rename('/c', '/b');
+  await t.fs.fsyncdir();
+  expect((await t.fs.getattr('/b')).mode & 0o170000).toBe(0o040000);
+});
+
+it('O3: an oversized xattr set on an open file does not keep its data out of the bucket', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('data'));
+  await t.fs.setxattr('/f', 'user.big', Buffer.alloc(3000, 1), 0).catch(() => undefined);
+  await t.fs.flush(fh);
+  await t.fs.release(fh);
+  expect(t.body('f')?.toString()).toBe('data');
+});
+
+it('O: setxattr past the 2 KiB metadata limit on an open file is ENOSPC, and the file still uploads', async () => {
+  const t = await fixture();
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.from('data'));
+  const outcome = await errnoOf(t.fs.setxattr('/f', 'user.big', Buffer.alloc(3000, 1), 0)).catch(() => 'ok');
+  expect(outcome).toBe('ENOSPC');
+  await t.fs.flush(fh);
+  await t.fs.release(fh);
+  expect(t.body('f')?.toString()).toBe('data');
+});
+
+it('O2: setxattr past the limit on a closed file is ENOSPC', async () => {
+  const t = await fixture();
+  await t.writeFile('/f', 'data');
+  expect(await errnoOf(t.fs.setxattr('/f', 'user.big', Buffer.alloc(3000, 1), 0))).toBe('ENOSPC');
+});
+
+it('P10a: shrinking gives spool room back', async () => {
+  const t = await fixture({ write: { spoolSizeBytes: 8192 } });
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.alloc(6000, 1));
+  await t.fs.ftruncate(fh, 0);
+  await t.fs.write(fh, 0, Buffer.alloc(7000, 3));
+  await t.fs.release(fh);
+  expect(t.body('f')?.length).toBe(7000);
+});
+
+it('P10: overwriting bytes already in the spool needs no more room', async () => {
+  const t = await fixture({ write: { spoolSizeBytes: 8192 } });
+  const fh = await t.fs.create('/f', 0o644);
+  await t.fs.write(fh, 0, Buffer.alloc(6000, 1));
+  await t.fs.write(fh, 0, Buffer.alloc(6000, 2));
+  await t.fs.ftruncate(fh, 0);
+  await t.fs.write(fh, 0, Buffer.alloc(7000, 3));
+  await t.fs.release(fh);
+  expect(t.body('f')?.length).toBe(7000);
+});
+
+it('P2: a rename whose copy fails changes nothing', async () => {
+  const t = await fixture();
+  await t.writeFile('/a', 'A');
+  await t.writeFile('/b', 'B');
+  t.store.failNext('copy', 'ServerError');
+  expect(await errnoOf(t.fs.rename('/a', '/b'))).toBe('EIO');
+  expect((await t.readFile('/a')).toString()).toBe('A');
+  expect((await t.readFile('/b')).toString()).toBe('B');
+});
