@@ -58,7 +58,9 @@ export function statOf(node: Node, ino: number, defaults: AttrDefaults, mountedA
     blocks: blocksOf(object.sizeBytes),
     blockSizeBytes: PREFERRED_IO_BYTES,
     mtimeMs: attrs.mtimeMs,
-    ctimeMs: Math.max(attrs.mtimeMs, object.lastModified.getTime()),
+    // ctime is not stored; it follows mtime so it stays the same across cache refreshes (tar
+    // compares it before and after reading a file and fails on a change).
+    ctimeMs: attrs.mtimeMs,
     atimeMs: attrs.mtimeMs,
   };
 }

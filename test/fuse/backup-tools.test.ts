@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestDir, mustRun, removeTestDir, unmountAll } from '../support/mount-session.js';
+import { makeTestDir, mustRun, removeTestDir, runTool, unmountAll, withMount } from '../support/mount-session.js';
 import { RemountableMount } from '../support/remountable.js';
 import { etagPartCount, headObject, objectBytes, objectSha256, s3fsAttrs } from '../support/s3-objects.js';
 import { newBucket, s3Server } from '../support/s3-env.js';
@@ -107,6 +107,28 @@ describe('tar', () => {
     await fsp.mkdir(extracted);
     await mustRun('tar', ['-C', extracted, '-xf', out]);
     await mustRun('diff', ['-r', '--no-dereference', source, extracted]);
+  });
+
+  it('tar x restores the mtimes of files, directories and symlinks', async () => {
+    const archive = path.join(local, 'times.tar');
+    await mustRun('tar', ['-C', source, '-cf', archive, '.']);
+    await mustRun('mkdir', [at('tar-times')]);
+    await mustRun('tar', ['-C', at('tar-times'), '-xf', archive], { timeoutMs: 170_000 });
+    const seconds = (t: Record<string, TreeEntry>) => Object.fromEntries(Object.entries(t).map(([r, e]) => [r, `${e.type} ${Math.floor(e.mtimeMs / 1000)}`]));
+    expect(seconds(await snapshotTree(at('tar-times')))).toEqual(seconds(sourceTree));
+  });
+
+  it('tar c right after tar x, with stat caching on, sees no file change while reading', async () => {
+    const archive = path.join(local, 'ctime.tar');
+    await mustRun('tar', ['-C', source, '-cf', archive, '.']);
+    await withMount({ bucket, s3: server, extraArgs: [...PART_FLAGS, '--stat-ttl', '5'] }, async (cached) => {
+      const dir = path.join(cached.dir, 'tar-ctime');
+      await mustRun('mkdir', [dir]);
+      await mustRun('tar', ['-C', dir, '-xf', archive], { timeoutMs: 170_000 });
+      const r = await runTool('tar', ['-C', dir, '-cf', path.join(local, 'ctime-out.tar'), '.'], { timeoutMs: 170_000 });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    });
   });
 });
 

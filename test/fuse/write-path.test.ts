@@ -283,6 +283,16 @@ describe('attributes of closed files', () => {
     expect(await stat('%.3Y %s', 'attrs/timed.txt')).toBe('981173106.789 6');
   });
 
+  it('touch -m -d sets only the mtime (atime UTIME_OMIT), as tar x does', async () => {
+    await mustRun('mkdir', ['-p', at('attrs')]);
+    await shellWrite('attrs/mtime-only.txt', 'mtime only\n');
+    await mustRun('touch', ['-m', '-d', '@981173106.5', at('attrs/mtime-only.txt')]);
+    expect(await stat('%.3Y', 'attrs/mtime-only.txt')).toBe('981173106.500');
+    expect((await head('attrs/mtime-only.txt')).metadata.mtime).toBe('981173106.500');
+    await remount();
+    expect(await stat('%.3Y', 'attrs/mtime-only.txt')).toBe('981173106.500');
+  });
+
   it('chmod and chown (numeric) change a closed file and a directory, content untouched', async () => {
     await mustRun('mkdir', ['-p', at('attrs/dir')]);
     await shellWrite('attrs/owned.txt', 'owned\n');
