@@ -184,3 +184,13 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
   });
   return new FsFixture(fs, store, spool, clock, journalDir);
 }
+
+/** A promise the test settles by hand, to hold a store call (delayNext) at a chosen point. */
+export function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Lets every pending callback run, so an operation reaches the store call a gate holds. */
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

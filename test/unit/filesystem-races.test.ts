@@ -3,7 +3,7 @@
 // changes; delete batching reusing names; metadata and spool limits).
 import { expect, it } from 'vitest';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { errnoOf, useFsFixtures } from '../support/fs-fixture.js';
+import { errnoOf, gate, settle, useFsFixtures } from '../support/fs-fixture.js';
 const fixture = useFsFixtures();
 
 it('A: a handle opened while the last close is uploading keeps the data', async () => {
@@ -60,22 +60,6 @@ it('E: chmod of a big file does not break a reader of it', async () => {
   await t.fs.release(fh);
 });
 
-it('A2: what the bucket gets after the race', async () => {
-  const t = await fixture();
-  const fh = await t.fs.create('/f', 0o644);
-  await t.fs.write(fh, 0, Buffer.from('hello'));
-  let open!: () => void;
-  t.store.delayNext('put', new Promise<void>((r) => (open = r)));
-  const closing = t.fs.release(fh);
-  await new Promise((r) => setImmediate(r));
-  const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
-  open();
-  await closing;
-  await t.fs.write(fh2, 5, Buffer.from('!'));
-  await t.fs.release(fh2);
-  expect(t.body('f')?.toString()).toBe('hello!');
-});
-
 it('G: a reader opened before a truncate by this mount reads the truncated file', async () => {
   const t = await fixture();
   t.store.putObject('f', 'abc');
@@ -107,12 +91,6 @@ it('I: a reader keeps reading a file this mount renamed', async () => {
   await t.fs.release(reader);
 });
 
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((r) => (open = r));
-  return { promise, open };
-}
-const tick = () => new Promise((r) => setImmediate(r));
 
 it('J: unlink while the upload is in flight leaves no object behind', async () => {
   const t = await fixture();
@@ -121,10 +99,10 @@ it('J: unlink while the upload is in flight leaves no object behind', async () =
   const g = gate();
   t.store.delayNext('put', g.promise);
   const flushing = t.fs.flush(fh);
-  await tick();
+  await settle();
   // unlink waits for the upload in flight, so the delete is sent after it lands.
   const unlinking = t.fs.unlink('/f');
-  await tick();
+  await settle();
   g.open();
   await unlinking;
   await flushing.catch(() => undefined);
@@ -142,10 +120,10 @@ it('K: a flush during a directory rename is not lost', async () => {
   const g = gate();
   t.store.delayNext('copy', g.promise);
   const renaming = t.fs.rename('/d', '/e');
-  for (let i = 0; i < 20 && t.store.calls.copy === 0; i++) await tick();
+  for (let i = 0; i < 20 && t.store.calls.copy === 0; i++) await settle();
   await t.fs.write(fh, 1, Buffer.from('b'));
   const flushing = t.fs.flush(fh);
-  await tick();
+  await settle();
   g.open();
   await renaming;
   await flushing;
@@ -154,42 +132,6 @@ it('K: a flush during a directory rename is not lost', async () => {
   const keys = t.store.keys();
   const where = keys.filter((k) => k.endsWith('/f'));
   expect(where.map((k) => [k, t.body(k)?.toString()])).toEqual([['e/f', 'ab']]);
-});
-
-it('L: two concurrent flushes share one upload and both return after it', async () => {
-  const t = await fixture();
-  const fh = await t.fs.create('/f', 0o644);
-  const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
-  await t.fs.write(fh, 0, Buffer.from('data'));
-  const g = gate();
-  t.store.delayNext('put', g.promise);
-  let done = 0;
-  const a = t.fs.flush(fh).then(() => done++);
-  const b = t.fs.flush(fh2).then(() => done++);
-  await tick();
-  expect(done).toBe(0);
-  g.open();
-  await Promise.all([a, b]);
-  expect(t.store.calls.put).toBe(1);
-  expect(t.body('f')?.toString()).toBe('data');
-  await t.fs.release(fh);
-  await t.fs.release(fh2);
-});
-
-it('M: a write during the upload is in the bucket after the flush that follows', async () => {
-  const t = await fixture();
-  const fh = await t.fs.create('/f', 0o644);
-  await t.fs.write(fh, 0, Buffer.from('aaaa'));
-  const g = gate();
-  t.store.delayNext('put', g.promise);
-  const flushing = t.fs.flush(fh);
-  await tick();
-  await t.fs.write(fh, 4, Buffer.from('bbbb'));
-  g.open();
-  await flushing;
-  await t.fs.flush(fh);
-  expect(t.body('f')?.toString()).toBe('aaaabbbb');
-  await t.fs.release(fh);
 });
 
 it('N: mkdir over a name whose delete is still queued stays visible after the delete is sent', async () => {

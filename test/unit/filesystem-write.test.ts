@@ -8,20 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { FsError } from '../../src/fs/errno.js';
 import { OpenFlags, XattrFlags } from '../../src/fs/filesystem.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../../src/fs/metadata.js';
-import { PART_BYTES, errnoOf, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
+import { PART_BYTES, errnoOf, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 const { O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC, O_APPEND } = OpenFlags;
 
-/** A promise the test settles by hand, to hold a store call (delayNext) at a chosen point. */
-function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
-  let open: () => void = () => undefined;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
-/** Lets every pending callback run, so an operation reaches the store call a gate holds. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The rejection of a promise that must fail. */
 async function rejectionOf(operation: Promise<unknown>): Promise<unknown> {
