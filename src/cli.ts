@@ -164,6 +164,10 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
     return;
   }
   const log = createLogger(config.debug ? 'debug' : 'info');
+  // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
+  // in background work is logged, not fatal. Data paths report their own errors to their callers.
+  process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
+  process.on('uncaughtException', (e) => log.error(`unexpected error: ${e.stack ?? String(e)}`));
   let running;
   try {
     running = await startMount(config, log);
