@@ -246,7 +246,8 @@ export class S3Filesystem {
         const handle: ReaderHandle = { kind: 'reader', path, reader: this.#readerOf(node.object), orphanedKey: undefined };
         return this.#handles.add(handle);
       }
-      file = this.#newOpenFile(path, node.object, false);
+      // Another open() may have made the OpenFile while this one waited: one per path, always.
+      file = this.#openFiles.get(path) ?? this.#newOpenFile(path, node.object, false);
     }
     file.handles++;
     const fh = this.#handles.add({ kind: 'file', file, writable, append });
@@ -267,14 +268,10 @@ export class S3Filesystem {
       if (existing?.kind === 'dir') throw new FsError('EISDIR', path);
       // The kernel only creates what it believes missing; if another client made it meanwhile,
       // open it as it is rather than destroy it (O_CREAT without O_TRUNC).
-      file = existing
-        ? this.#newOpenFile(path, existing.object, false)
-        : this.#newOpenFile(path, undefined, true, {
-            mode: S_IFREG | (mode & PERMISSION_BITS),
-            uid: this.#deps.posix.uid,
-            gid: this.#deps.posix.gid,
-            mtimeMs: this.#now(),
-          });
+      const attrs: PosixAttrs = { mode: S_IFREG | (mode & PERMISSION_BITS), uid: this.#deps.posix.uid, gid: this.#deps.posix.gid, mtimeMs: this.#now() };
+      file =
+        this.#openFiles.get(path) ??
+        (existing ? this.#newOpenFile(path, existing.object, false) : this.#newOpenFile(path, undefined, true, attrs));
     }
     file.handles++;
     return this.#handles.add({ kind: 'file', file, writable: true, append: false });
@@ -340,6 +337,8 @@ export class S3Filesystem {
     if (open) return open.truncate(sizeBytes);
     const node = await this.#require(path);
     if (node.kind === 'dir') throw new FsError('EISDIR', path);
+    const openedMeanwhile = this.#openFiles.get(path);
+    if (openedMeanwhile) return openedMeanwhile.truncate(sizeBytes);
     const file = this.#newOpenFile(path, node.object, false);
     file.handles++;
     try {

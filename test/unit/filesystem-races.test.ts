@@ -210,3 +210,21 @@ it('P2: a rename whose copy fails changes nothing', async () => {
   expect((await t.readFile('/a')).toString()).toBe('A');
   expect((await t.readFile('/b')).toString()).toBe('B');
 });
+
+it('two opens for writing that race share one open file, so neither loses its writes', async () => {
+  // No stat caching, so each open asks the store and the held HEAD keeps both in flight.
+  const t = await fixture({ cache: { statTtlMs: 0, negativeTtlMs: 0 } });
+  await t.writeFile('/f', Buffer.from('0123456789'));
+  const g = gate();
+  t.store.delayNext('head', g.promise);
+  const first = t.fs.open('/f', OpenFlags.O_RDWR);
+  await settle();
+  const second = t.fs.open('/f', OpenFlags.O_RDWR);
+  g.open();
+  const [a, b] = await Promise.all([first, second]);
+  await t.fs.write(a, 0, Buffer.from('A'));
+  await t.fs.write(b, 1, Buffer.from('B'));
+  await t.fs.release(a);
+  await t.fs.release(b);
+  expect(t.body('f')?.toString()).toBe('AB23456789');
+});
