@@ -79,6 +79,8 @@ export const XattrFlags = { XATTR_CREATE: 1, XATTR_REPLACE: 2 } as const;
 interface ReaderHandle {
   readonly kind: 'reader';
   path: FsPath;
+  /** The version this handle reads; fstat answers from it, so st_size is stable per handle. */
+  object: RemoteObject;
   reader: ObjectReader;
   /** Set when the file was unlinked while open: its delete waits for the last such reader. */
   orphanedKey: string | undefined;
@@ -174,9 +176,12 @@ export class S3Filesystem {
   }
 
   async fgetattr(fh: number, rawPath: string): Promise<Stat> {
-    const handle = this.#handles.get(fh);
+    const handle = this.#handles.find(fh);
+    if (!handle) return this.getattr(rawPath);
     if (handle.kind === 'file') return this.#statOfOpenFile(handle.file);
-    return this.getattr(rawPath);
+    const writing = handle.orphanedKey === undefined ? this.#openFiles.get(handle.path) : undefined;
+    if (writing) return this.#statOfOpenFile(writing);
+    return this.#stat(handle.path, { kind: 'file', object: handle.object });
   }
 
   async readdir(rawPath: string): Promise<DirEntry[]> {
@@ -243,7 +248,7 @@ export class S3Filesystem {
       const node = await this.#require(path);
       if (node.kind === 'dir') throw new FsError('EISDIR', path);
       if (!writable && !truncate) {
-        const handle: ReaderHandle = { kind: 'reader', path, reader: this.#readerOf(node.object), orphanedKey: undefined };
+        const handle: ReaderHandle = { kind: 'reader', path, object: node.object, reader: this.#readerOf(node.object), orphanedKey: undefined };
         return this.#handles.add(handle);
       }
       // Another open() may have made the OpenFile while this one waited: one per path, always.
@@ -576,6 +581,7 @@ export class S3Filesystem {
     for (const h of this.#readers()) {
       if (h.path !== path || h.orphanedKey !== undefined) continue;
       h.path = newPath;
+      h.object = object;
       h.reader = this.#readerOf(object);
     }
   }
@@ -737,9 +743,11 @@ export class S3Filesystem {
         if (h.orphanedKey !== undefined || !isSameOrBelow(h.path, from)) continue;
         const newPath = rebase(h.path, from, to);
         const etag = results.get(fileKey(newPath))?.etag;
-        const old = h.reader.object;
         h.path = newPath;
-        if (etag) h.reader = new ObjectReader(this.#fileContext.read, { key: fileKey(newPath), etag, sizeBytes: old.sizeBytes });
+        if (etag) {
+          h.object = { ...h.object, key: fileKey(newPath), etag };
+          h.reader = this.#readerOf(h.object);
+        }
       }
     } finally {
       this.#renaming.delete(from);

@@ -20,6 +20,11 @@ export class HandleTable<H> {
     return handle;
   }
 
+  /** The handle, or undefined for a number that is not open (FUSE sends 0 when it has none). */
+  find(fh: number): H | undefined {
+    return this.#open.get(fh);
+  }
+
   take(fh: number): H {
     const handle = this.get(fh);
     this.#open.delete(fh);

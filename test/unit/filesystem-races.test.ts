@@ -228,3 +228,16 @@ it('two opens for writing that race share one open file, so neither loses its wr
   await t.fs.release(b);
   expect(t.body('f')?.toString()).toBe('AB23456789');
 });
+
+it('fstat of a read handle keeps the size of the version it reads when another client replaces the file', async () => {
+  const t = await fixture({ cache: { statTtlMs: 0, negativeTtlMs: 0 } });
+  await t.writeFile('/f', Buffer.from('short'));
+  const fh = await t.fs.open('/f', OpenFlags.O_RDONLY);
+  expect((await t.fs.read(fh, 0, 100)).toString()).toBe('short');
+  t.store.putObject('f', Buffer.from('a much longer body'));
+  expect((await t.fs.getattr('/f')).sizeBytes).toBe(18);
+  expect((await t.fs.fgetattr(fh, '/f')).sizeBytes).toBe(5);
+  // The cached block of the pinned version still serves it.
+  expect((await t.fs.read(fh, 0, 100)).toString()).toBe('short');
+  await t.fs.release(fh);
+});
