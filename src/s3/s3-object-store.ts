@@ -64,6 +64,12 @@ export interface S3ObjectStoreOptions {
 
 /** Server-side copies per part are slow on some servers; parts of this size keep each call short. */
 const PREFERRED_COPY_PART_BYTES = 512 * 1024 * 1024;
+/** Slowest upload rate still treated as working when timing a request with a body. */
+const UPLOAD_FLOOR_BYTES_PER_SECOND = 256 * 1024;
+/** What the kernel's send buffers may hold of a body once Node has handed it over. */
+const SEND_BUFFER_ALLOWANCE_BYTES = 8 * 1024 * 1024;
+/** Slowest server-side copy rate still treated as working. */
+const COPY_FLOOR_BYTES_PER_SECOND = 8 * 1024 * 1024;
 const COPY_CONCURRENCY = 4;
 
 /** Part size for copying `sizeBytes` with UploadPartCopy: ≤ maxPartSizeBytes, ≤ maxPartCount parts. */
@@ -152,6 +158,9 @@ export class S3ObjectStore implements ObjectStore {
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #logger: ((line: string) => void) | undefined;
+  readonly #requestTimeoutMs: number;
+  /** PutObject and UploadPart only: a longer silence allowance while a body drains. */
+  readonly #uploadClient: S3Client;
   /** True for a custom endpoint: a server that may speak dialects AWS does not. */
   readonly #compatServer: boolean;
 
@@ -162,35 +171,41 @@ export class S3ObjectStore implements ObjectStore {
     this.#bucket = config.bucket;
     this.#prefix = config.prefix;
     this.#logger = options.logger;
+    this.#requestTimeoutMs = config.requestTimeoutMs;
     this.#compatServer = config.endpoint !== undefined;
     this.limits = { ...S3_LIMITS, ...options.limits };
     const where = config.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? 'aws';
     this.description = `s3://${config.bucket}/${config.prefix} at ${where}`;
     const checksums = config.checksumMode === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
-    const agent = { keepAlive: true, maxSockets: config.maxSockets };
     // The SDK asks a region provider on every request.
     let chainRegion: Promise<string> | undefined;
-    this.#client = new S3Client({
-      // A custom endpoint accepts any region name; AWS itself needs the bucket's real one.
-      region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => (chainRegion ??= regionFromChain(config.profile))),
-      ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-      ...(config.profile !== undefined ? { profile: config.profile } : {}),
-      forcePathStyle: config.pathStyle,
-      requestChecksumCalculation: checksums,
-      responseChecksumValidation: checksums,
-      maxAttempts: config.maxAttempts,
-      retryMode: 'standard',
-      requestHandler: {
-        httpAgent: agent,
-        httpsAgent: agent,
-        connectionTimeout: config.connectTimeoutMs,
-        // requestTimeout bounds an attempt up to the response headers; socketTimeout bounds silence
-        // on the socket, which also covers a body that stops arriving half-way.
-        requestTimeout: config.requestTimeoutMs,
-        throwOnRequestTimeout: true,
-        socketTimeout: config.requestTimeoutMs,
-      },
-    });
+    const client = (socketTimeoutMs: number) =>
+      new S3Client({
+        // A custom endpoint accepts any region name; AWS itself needs the bucket's real one.
+        region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => (chainRegion ??= regionFromChain(config.profile))),
+        ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+        ...(config.profile !== undefined ? { profile: config.profile } : {}),
+        forcePathStyle: config.pathStyle,
+        requestChecksumCalculation: checksums,
+        responseChecksumValidation: checksums,
+        maxAttempts: config.maxAttempts,
+        retryMode: 'standard',
+        requestHandler: {
+          httpAgent: { keepAlive: true, maxSockets: config.maxSockets },
+          httpsAgent: { keepAlive: true, maxSockets: config.maxSockets },
+          connectionTimeout: config.connectTimeoutMs,
+          // requestTimeout bounds an attempt up to the response headers (requests with a body get
+          // more, see #timeoutFor); socketTimeout bounds silence on the socket, which also covers
+          // a body that stops arriving half-way.
+          requestTimeout: config.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+          socketTimeout: socketTimeoutMs,
+        },
+      });
+    this.#client = client(config.requestTimeoutMs);
+    // A body handed to the kernel drains without Node seeing any activity: on a thin link the
+    // socket looks silent for as long as its buffers take to empty, so uploads tolerate that.
+    this.#uploadClient = client(config.requestTimeoutMs + Math.ceil((SEND_BUFFER_ALLOWANCE_BYTES / UPLOAD_FLOOR_BYTES_PER_SECOND) * 1000));
     // DeleteObjects is the one call S3 requires an integrity header on. With WHEN_REQUIRED the SDK
     // sends only x-amz-checksum-crc32, and servers that predate flexible checksums want Content-MD5.
     this.#client.middlewareStack.add(
@@ -306,7 +321,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {
     const out = await this.#request('PUT', key, () =>
-      this.#client.send(
+      this.#uploadClient.send(
         new PutObjectCommand({
           Bucket: this.#bucket,
           Key: this.#full(key),
@@ -315,6 +330,7 @@ export class S3ObjectStore implements ObjectStore {
           Metadata: { ...options.metadata },
           ContentType: options.contentType,
         }),
+        this.#timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
       ),
     );
     return { etag: quoteEtag(out.ETag) || (await this.#etagAfterWrite(key)) };
@@ -347,7 +363,9 @@ export class S3ObjectStore implements ObjectStore {
         { step: 'build', name: 'bucketfsRgwCopyIfMatch' },
       );
     }
-    const out = await this.#request('COPY', destinationKey, () => this.#client.send(command));
+    const out = await this.#request('COPY', destinationKey, () =>
+      this.#client.send(command, this.#timeoutFor(options.sourceSizeBytes, COPY_FLOOR_BYTES_PER_SECOND)),
+    );
     return { etag: quoteEtag(out.CopyObjectResult?.ETag) || (await this.#etagAfterWrite(destinationKey)) };
   }
 
@@ -406,8 +424,9 @@ export class S3ObjectStore implements ObjectStore {
       uploadId,
       uploadPart: async (partNumber, body) => {
         const res = await this.#request('UPLOAD-PART', key, () =>
-          this.#client.send(
+          this.#uploadClient.send(
             new UploadPartCommand({ Bucket, Key: fullKey, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength }),
+            this.#timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
           ),
         );
         if (!res.ETag) throw missingEtag('UPLOAD-PART', partNumber);
@@ -425,6 +444,7 @@ export class S3ObjectStore implements ObjectStore {
               CopySourceRange: `bytes=${range.startByte}-${range.endByteExclusive - 1}`,
               CopySourceIfMatch: ifMatch,
             }),
+            this.#timeoutFor(range.endByteExclusive - range.startByte, COPY_FLOOR_BYTES_PER_SECOND),
           ),
         );
         const etag = res.CopyPartResult?.ETag;
@@ -479,6 +499,7 @@ export class S3ObjectStore implements ObjectStore {
 
   close(): void {
     this.#client.destroy();
+    this.#uploadClient.destroy();
   }
 
   /** CopyObject stops at 5 GiB: copy in parts, each pinned to one ETag so the parts agree. */
@@ -538,6 +559,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** The single path of every SDK call: error conversion, debug log line, diagnostics event. */
+  /**
+   * The time one attempt may take up to the response headers: the configured timeout, plus what a
+   * body (or a server-side copy) of this size needs at a slow but working rate. A stalled transfer
+   * is still caught sooner by the socket's silence timeout.
+   */
+  #timeoutFor(bytes: number, floorBytesPerSecond: number): { requestTimeout: number } {
+    return { requestTimeout: this.#requestTimeoutMs + Math.ceil((bytes / floorBytesPerSecond) * 1000) };
+  }
+
   async #request<T>(
     op: string,
     key: string,

@@ -86,6 +86,28 @@ describe('run-time network faults', () => {
     expect(isAlive(mount.pid)).toBe(true);
   });
 
+  it('a slow but steady upload that takes longer than --request-timeout still succeeds', async () => {
+    // 3 MiB at 512 KiB/s is about 6 s, three times the 2 s request timeout: only silence may fail it.
+    const body = pseudoRandomBytes('slow upload', 3 * MiB);
+    const script = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+data = sys.stdin.buffer.read()
+os.write(fd, data)
+try:
+    os.close(fd)
+    print(0)
+except OSError as e:
+    print(e.errno)
+`;
+    proxy.setMode('throttle');
+    const r = await runTool('python3', ['-c', script, `${mount.dir}/slow.bin`], { input: body, timeoutMs: 120_000 });
+    proxy.setMode('pass');
+    expect(r.stdout.trim(), mount.log().slice(-2000)).toBe('0');
+    const back = await readAt(`${mount.dir}/slow.bin`, 0, body.length);
+    expect(back.digest).toBe(sha256(body));
+  });
+
   it('reads again once the network is back', async () => {
     const r = await readAt(`${mount.dir}/data.bin`, 0, data.length);
     expect(r.errno).toBe(0);

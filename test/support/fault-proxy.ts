@@ -1,10 +1,11 @@
 // A TCP proxy on 127.0.0.1 in front of the real S3 server, to make the network fail on demand
 // without mocking S3: `pass` forwards bytes, `refuse` resets every connection (a server that went
-// away), `blackhole` accepts and holds connections but never answers (a hung server or a dead link).
+// away), `blackhole` accepts and holds connections but never answers (a hung server or a dead link),
+// `throttle` forwards uploads at a fixed slow rate (a thin but working link).
 
 import net from 'node:net';
 
-export type FaultMode = 'pass' | 'refuse' | 'blackhole';
+export type FaultMode = 'pass' | 'refuse' | 'blackhole' | 'throttle';
 
 export interface FaultProxy {
   readonly endpoint: string;
@@ -12,7 +13,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+/** `throttleBytesPerSecond`: the client → server rate in `throttle` mode. */
+export async function startFaultProxy(target: string, throttleBytesPerSecond = 512 * 1024): Promise<FaultProxy> {
   const url = new URL(target);
   const targetPort = Number(url.port || 80);
   let mode: FaultMode = 'pass';
@@ -30,11 +32,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
     // Forward only while passing: a mode change freezes or kills connections already open.
-    client.on('data', (chunk) => {
+    client.on('data', (chunk: Buffer) => {
       if (mode === 'pass') upstream.write(chunk);
+      if (mode !== 'throttle') return;
+      // Forward this chunk, then read nothing more until the rate allows it.
+      upstream.write(chunk);
+      client.pause();
+      setTimeout(() => client.resume(), (chunk.length / throttleBytesPerSecond) * 1000);
     });
     upstream.on('data', (chunk) => {
-      if (mode === 'pass') client.write(chunk);
+      if (mode === 'pass' || mode === 'throttle') client.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
