@@ -91,7 +91,6 @@ it('I: a reader keeps reading a file this mount renamed', async () => {
   await t.fs.release(reader);
 });
 
-
 it('J: unlink while the upload is in flight leaves no object behind', async () => {
   const t = await fixture();
   const fh = await t.fs.create('/f', 0o644);
