@@ -3,7 +3,7 @@
 // changes; delete batching reusing names; metadata and spool limits).
 import { expect, it } from 'vitest';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { errnoOf, gate, settle, useFsFixtures } from '../support/fs-fixture.js';
+import { errnoOf, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
 const fixture = useFsFixtures();
 
 it('A: a handle opened while the last close is uploading keeps the data', async () => {
@@ -50,7 +50,6 @@ it('D: unlink leaves a reader that already read the file able to read it again',
 
 it('E: chmod of a big file does not break a reader of it', async () => {
   const t = await fixture({ cache: { readAheadMaxBytes: 0 } });
-  const { patternBytes } = await import('/work/main/test/support/fs-fixture.js');
   const data = patternBytes(3 * 4096);
   await t.writeFile('/big', data);
   const fh = await t.fs.open('/big', OpenFlags.O_RDONLY);
