@@ -346,11 +346,7 @@ export class OpenFile {
     if (this.#base && this.#baseLimit > 0) return;
     const layout = this.#ctx.layout;
     if (writtenEnd < layout.firstPartBytes) return;
-    if (!this.#session) {
-      this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, layout, this.#ctx.uploadConcurrency, this.key, this.writeOptions());
-      this.#sessionAttrsVersion = this.#explicitAttrsVersion;
-    }
-    const session = this.#session;
+    const session = this.#session ?? this.#startSession(this.key, this.writeOptions());
     const last = layout.partAt(writtenEnd - 1);
     // Only parts that end at or before the write: the writer has moved past them.
     const lastFull = last.endByteExclusive <= writtenEnd ? last.partNumber : last.partNumber - 1;
@@ -359,6 +355,12 @@ export class OpenFile {
       if (session.isDone(n) || !this.#local.covers(span.startByte, span.endByteExclusive)) continue;
       if (!session.offer(span, this.#partSource())) break;
     }
+  }
+
+  #startSession(key: string, options: WriteOptions): MultipartSession {
+    this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options);
+    this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+    return this.#session;
   }
 
   async #dropSession(): Promise<void> {
@@ -385,13 +387,11 @@ export class OpenFile {
           lease.release();
         }
       } else {
-        const session = this.#session?.key === key ? this.#session : undefined;
-        if (!session) {
+        let active = this.#session?.key === key ? this.#session : undefined;
+        if (!active) {
           await this.#dropSession();
-          this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options);
-          this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+          active = this.#startSession(key, options);
         }
-        const active = this.#session as MultipartSession;
         result = await active.finish(size, this.#partSource());
         this.#session = undefined;
         if (this.#sessionAttrsVersion !== this.#explicitAttrsVersion) {
