@@ -393,6 +393,8 @@ export class S3Filesystem {
       await open.settled();
     }
     this.#forget(path);
+    // A file created here that never reached the bucket has nothing to delete.
+    if (open && !open.base) return;
     const key = fileKey(path);
     const readers = this.#readers().filter((h) => h.path === path && h.orphanedKey === undefined);
     if (readers.length > 0) {
@@ -426,14 +428,7 @@ export class S3Filesystem {
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     const node = await this.#require(path);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
-    const prefix = dirPrefix(path);
-    if (this.#deletes.hasPendingBelow(prefix)) await this.#deletes.drain();
-    const page = await this.#deps.store.listPage(prefix, '/', undefined, 2);
-    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
-    const openInside = [...this.#openFiles.keys()].some((p) => p !== path && isSameOrBelow(p, path));
-    if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
-    await this.#deps.store.delete(prefix);
-    this.#forget(path);
+    await this.#removeEmptyDir(path);
     await this.#keepParentVisible(parentOf(path));
   }
 
@@ -482,11 +477,12 @@ export class S3Filesystem {
       await this.#renameFile(from, to, source.object);
     } else {
       if (target && target.kind !== 'dir') throw new FsError('ENOTDIR', to);
-      if (target) await this.rmdir(to);
+      if (target) await this.#removeEmptyDir(to);
       await this.#renameDir(from, to);
     }
     this.#inodes.rename(from, to);
-    await this.#keepParentVisible(parentOf(from));
+    // Within one directory the parent keeps the new name: only a move out can empty it.
+    if (parentOf(from) !== parentOf(to)) await this.#keepParentVisible(parentOf(from));
   }
 
   // ---- attributes ----
@@ -637,11 +633,14 @@ export class S3Filesystem {
       await renaming[1].catch(() => undefined);
     }
     if (!file.dirty || file.unlinked) return;
+    const before = file.base;
     await file.sync();
     const base = file.base;
     if (base && !file.unlinked) {
       this.#namespace.remember(file.path, { kind: 'file', object: base });
       this.#repinReaders(file.path, base);
+      // Every reader of the path now reads the new version: the old one's blocks serve nobody.
+      if (before && before.key === base.key && before.etag !== base.etag) this.#deps.blocks.invalidate(base.key);
     }
   }
 
@@ -677,6 +676,18 @@ export class S3Filesystem {
     // Cached blocks stay: they are keyed by ETag, and readers of the old version may still want them.
     this.#namespace.invalidate(path, true);
     this.#namespace.remember(path, undefined);
+  }
+
+  /** Deletes a directory's marker; ENOTEMPTY when anything lies below it, shown or not. */
+  async #removeEmptyDir(path: FsPath): Promise<void> {
+    const prefix = dirPrefix(path);
+    if (this.#deletes.hasPendingBelow(prefix)) await this.#deletes.drain();
+    const page = await this.#deps.store.listPage(prefix, '/', undefined, 2);
+    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
+    const openInside = [...this.#openFiles.keys()].some((p) => p !== path && isSameOrBelow(p, path));
+    if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
+    await this.#deps.store.delete(prefix);
+    this.#forget(path);
   }
 
   /**
@@ -717,7 +728,6 @@ export class S3Filesystem {
       this.#openFiles.set(to, open);
     }
     this.#forget(from);
-    this.#deps.blocks.invalidate(toKey);
     this.#namespace.invalidate(to, true);
     this.#namespace.remember(to, { kind: 'file', object: moved });
   }
@@ -754,7 +764,6 @@ export class S3Filesystem {
       finished();
     }
     this.#forget(from);
-    this.#deps.blocks.invalidate(fileKey(to));
     this.#namespace.invalidate(to, true);
   }
 

@@ -320,6 +320,16 @@ describe('upload failures', () => {
 });
 
 describe('unlink, mkdir, rmdir, symlink, link', () => {
+  it('unlink of a file that never reached the bucket sends no delete', async () => {
+    const t = await fixture();
+    const fh = await t.fs.create('/new', 0o644);
+    await t.fs.unlink('/new');
+    await t.fs.release(fh);
+    await t.fs.fsyncdir();
+    expect(t.store.calls.deleteMany + t.store.calls.delete).toBe(0);
+    expect(t.store.keys()).toEqual([]);
+  });
+
   it('unlink removes the name at once and the object by the time fsyncdir returns', async () => {
     const t = await fixture();
     await t.writeFile('/f', 'data');
@@ -449,6 +459,17 @@ describe('unlink, mkdir, rmdir, symlink, link', () => {
 });
 
 describe('rename', () => {
+  it('within one directory does not list that directory again (rsync and editors rename temp files)', async () => {
+    const t = await fixture();
+    t.store.putObject('d/other', 'x'); // an implicit directory: no marker to answer for it
+    await t.writeFile('/d/.tmp', 'data');
+    const listsBefore = t.store.calls.listPage;
+    await t.fs.rename('/d/.tmp', '/d/final');
+    // One listing: the lookup of the target (is it a directory?), none of the parent.
+    expect(t.store.calls.listPage - listsBefore).toBe(1);
+    expect(t.body('d/final')?.toString()).toBe('data');
+  });
+
   it('moves a file with its metadata and replaces the target, keeping the inode number', async () => {
     const t = await fixture();
     await t.writeFile('/a', 'AAA', 0o600);
