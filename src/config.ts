@@ -112,7 +112,6 @@ export const DEFAULTS = {
   },
 } as const;
 
-export const UNITS = { KiB, MiB, GiB } as const;
 
 /** Parses sizes such as `512`, `64K`, `256M`, `2G`, `1.5GiB` into bytes; undefined when malformed. */
 export function parseSize(text: string): number | undefined {

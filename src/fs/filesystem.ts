@@ -144,10 +144,6 @@ export class S3Filesystem {
     this.#deletes = new DeleteBatcher(deps.store, this.#log, (keys) => this.#afterDeletes(keys));
   }
 
-  get openHandleCount(): number {
-    return this.#handles.size;
-  }
-
   /** Finishes directory renames an earlier run left unfinished. */
   async recover(): Promise<string[]> {
     return this.#renamer.resume();
@@ -393,6 +389,8 @@ export class S3Filesystem {
       await open.settled();
     }
     this.#forget(path);
+    // A name made again later is a new file: it gets a new inode number, as on a local disk.
+    this.#inodes.forget(path);
     // A file created here that never reached the bucket has nothing to delete.
     if (open && !open.base) return;
     const key = fileKey(path);
@@ -688,6 +686,7 @@ export class S3Filesystem {
     if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
     await this.#deps.store.delete(prefix);
     this.#forget(path);
+    this.#inodes.forget(path);
   }
 
   /**

@@ -34,8 +34,4 @@ export class HandleTable<H> {
   values(): IterableIterator<H> {
     return this.#open.values();
   }
-
-  get size(): number {
-    return this.#open.size;
-  }
 }

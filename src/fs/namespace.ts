@@ -5,7 +5,6 @@
 
 import type { ObjectStore } from '../s3/object-store.js';
 import { TtlCache, NegativeCache } from '../cache/metadata-cache.js';
-import { FsError } from './errno.js';
 import { type FsPath, type Name, ROOT, childPath, dirPrefix, fileKey, isName } from './names.js';
 import { type Node, ROOT_NODE, fromInfo, fromListing, needsHead } from './nodes.js';
 
@@ -55,17 +54,6 @@ export class Namespace {
       this.#inFlight.set(path, pending);
     }
     return pending;
-  }
-
-  async require(path: FsPath): Promise<Node> {
-    const node = await this.lookup(path);
-    if (!node) throw new FsError('ENOENT', path);
-    return node;
-  }
-
-  async requireDir(path: FsPath): Promise<void> {
-    const node = await this.require(path);
-    if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
   }
 
   /** Records what a lookup or a local change established about `path`. */

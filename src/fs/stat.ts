@@ -2,7 +2,7 @@
 // Sizes are exact; st_blocks counts 512-byte units of the size, as du expects.
 
 import type { AttrDefaults } from './metadata.js';
-import { attrsFromMetadata, kindFromMetadata, S_IFDIR } from './metadata.js';
+import { attrsFromMetadata, kindFromMetadata } from './metadata.js';
 import type { Node } from './nodes.js';
 
 export interface Stat {
@@ -63,8 +63,4 @@ export function statOf(node: Node, ino: number, defaults: AttrDefaults, mountedA
     ctimeMs: attrs.mtimeMs,
     atimeMs: attrs.mtimeMs,
   };
-}
-
-export function isDirMode(mode: number): boolean {
-  return (mode & 0o170000) === S_IFDIR;
 }

@@ -320,6 +320,20 @@ describe('upload failures', () => {
 });
 
 describe('unlink, mkdir, rmdir, symlink, link', () => {
+  it('a name deleted and made again is a new file with a new inode number', async () => {
+    const t = await fixture();
+    await t.writeFile('/f', 'one');
+    const first = (await t.fs.getattr('/f')).ino;
+    await t.fs.unlink('/f');
+    await t.writeFile('/f', 'two');
+    expect((await t.fs.getattr('/f')).ino).not.toBe(first);
+    await t.fs.mkdir('/d', 0o755);
+    const dir = (await t.fs.getattr('/d')).ino;
+    await t.fs.rmdir('/d');
+    await t.fs.mkdir('/d', 0o755);
+    expect((await t.fs.getattr('/d')).ino).not.toBe(dir);
+  });
+
   it('unlink of a file that never reached the bucket sends no delete', async () => {
     const t = await fixture();
     const fh = await t.fs.create('/new', 0o644);
