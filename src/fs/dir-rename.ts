@@ -11,10 +11,17 @@ import { isStoreError } from '../s3/store-error.js';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 
+interface JournalEntry {
+  readonly key: string;
+  readonly sizeBytes: number;
+  /** Unlinked already (its delete waited for readers): deleted with the rest, never copied. */
+  readonly unlinked?: true;
+}
+
 interface Journal {
   readonly fromPrefix: string;
   readonly toPrefix: string;
-  readonly keys: readonly { readonly key: string; readonly sizeBytes: number }[];
+  readonly keys: readonly JournalEntry[];
   readonly startedAt: string;
 }
 
@@ -39,21 +46,18 @@ export class DirRenamer {
     this.#log = log;
   }
 
-  /** Every object below `prefix` (a recursive listing), marker included. */
-  async listTree(prefix: string): Promise<{ key: string; sizeBytes: number }[]> {
-    const keys: { key: string; sizeBytes: number }[] = [];
+  /**
+   * Moves every object from `fromPrefix` to `toPrefix`; returns the new ETag of each new key.
+   * Objects `unlinked(key, etag)` calls gone are deleted but not copied: they must not come back.
+   */
+  async rename(fromPrefix: string, toPrefix: string, unlinked: (key: string, etag: string) => boolean): Promise<Map<string, PutResult>> {
+    const keys: JournalEntry[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#store.listPage(prefix, undefined, token);
-      for (const o of page.objects) keys.push({ key: o.key, sizeBytes: o.sizeBytes });
+      const page = await this.#store.listPage(fromPrefix, undefined, token);
+      for (const o of page.objects) keys.push({ key: o.key, sizeBytes: o.sizeBytes, ...(unlinked(o.key, o.etag) ? { unlinked: true as const } : {}) });
       token = page.nextToken;
     } while (token);
-    return keys;
-  }
-
-  /** Moves every object from `fromPrefix` to `toPrefix`; returns the new ETag of each new key. */
-  async rename(fromPrefix: string, toPrefix: string): Promise<Map<string, PutResult>> {
-    const keys = await this.listTree(fromPrefix);
     const journal: Journal = { fromPrefix, toPrefix, keys, startedAt: new Date().toISOString() };
     await fsp.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.#dir, `${randomUUID()}.json`);
@@ -85,7 +89,7 @@ export class DirRenamer {
 
   async #apply(journal: Journal, resuming = false): Promise<Map<string, PutResult>> {
     const results = new Map<string, PutResult>();
-    await runLimited(journal.keys, COPY_CONCURRENCY, async ({ key, sizeBytes }) => {
+    await runLimited(journal.keys.filter((k) => !k.unlinked), COPY_CONCURRENCY, async ({ key, sizeBytes }) => {
       const target = journal.toPrefix + key.slice(journal.fromPrefix.length);
       try {
         results.set(target, await this.#store.copy(key, target, { sourceSizeBytes: sizeBytes }));

@@ -262,10 +262,10 @@ export class S3Filesystem {
     await this.#requireDir(parentOf(path));
     let file = this.#openFiles.get(path);
     if (!file) {
-      // A name this mount unlinked is free even while the old object waits for its readers.
-      const unlinkedHere = this.#deferredDeletes.has(fileKey(path));
+      // Look up before claiming the key: a version whose delete is queued or deferred is hidden, so
+      // a name this mount unlinked is free even while the old object waits for its readers.
+      const existing = await this.#lookup(path);
       await this.#claimKey(fileKey(path));
-      const existing = unlinkedHere ? undefined : await this.#lookup(path);
       if (existing?.kind === 'dir') throw new FsError('EISDIR', path);
       // The kernel only creates what it believes missing; if another client made it meanwhile,
       // open it as it is rather than destroy it (O_CREAT without O_TRUNC).
@@ -391,8 +391,6 @@ export class S3Filesystem {
     this.#forget(path);
     // A name made again later is a new file: it gets a new inode number, as on a local disk.
     this.#inodes.forget(path);
-    // A file created here that never reached the bucket has nothing to delete.
-    if (open && !open.base) return;
     const key = fileKey(path);
     const readers = this.#readers().filter((h) => h.path === path && h.orphanedKey === undefined);
     if (readers.length > 0) {
@@ -740,7 +738,10 @@ export class S3Filesystem {
     let finished: () => void = () => undefined;
     this.#renaming.set(from, new Promise<void>((resolve) => (finished = resolve)));
     try {
-      const results = await this.#renamer.rename(fromPrefix, toPrefix);
+      // A file unlinked while a reader had it is gone: it must not reappear under the new name.
+      const unlinked = (key: string, etag: string) => this.#deferredDeletes.get(key) === etag;
+      const results = await this.#renamer.rename(fromPrefix, toPrefix, unlinked);
+      for (const key of [...this.#deferredDeletes.keys()]) if (key.startsWith(fromPrefix)) this.#deferredDeletes.delete(key);
       for (const file of [...this.#openFiles.values()].filter((f) => isSameOrBelow(f.path, from))) {
         const newPath = rebase(file.path, from, to);
         const etag = results.get(fileKey(newPath))?.etag;

@@ -229,3 +229,29 @@ it('fstat of a read handle keeps the size of the version it reads when another c
   expect((await t.fs.read(fh, 0, 100)).toString()).toBe('short');
   await t.fs.release(fh);
 });
+
+it('a file unlinked while a reader has it does not come back when its directory is renamed', async () => {
+  const t = await fixture();
+  await t.fs.mkdir('/d', 0o755);
+  await t.writeFile('/d/f', 'gone');
+  const reader = await t.fs.open('/d/f', OpenFlags.O_RDONLY);
+  await t.fs.unlink('/d/f');
+  await t.fs.rename('/d', '/e');
+  expect(await t.names('/e')).toEqual([]);
+  await t.fs.release(reader);
+  await t.fs.fsyncdir();
+  expect(t.store.keys()).toEqual(['e/']);
+});
+
+it('a name re-created over a deferred delete and unlinked again leaves no object behind', async () => {
+  const t = await fixture();
+  await t.writeFile('/a', 'old');
+  const reader = await t.fs.open('/a', OpenFlags.O_RDONLY);
+  await t.fs.unlink('/a');
+  const fh = await t.fs.create('/a', 0o644);
+  await t.fs.unlink('/a');
+  await t.fs.release(fh);
+  await t.fs.release(reader);
+  await t.fs.fsyncdir();
+  expect(t.store.keys()).toEqual([]);
+});

@@ -334,16 +334,6 @@ describe('unlink, mkdir, rmdir, symlink, link', () => {
     expect((await t.fs.getattr('/d')).ino).not.toBe(dir);
   });
 
-  it('unlink of a file that never reached the bucket sends no delete', async () => {
-    const t = await fixture();
-    const fh = await t.fs.create('/new', 0o644);
-    await t.fs.unlink('/new');
-    await t.fs.release(fh);
-    await t.fs.fsyncdir();
-    expect(t.store.calls.deleteMany + t.store.calls.delete).toBe(0);
-    expect(t.store.keys()).toEqual([]);
-  });
-
   it('unlink removes the name at once and the object by the time fsyncdir returns', async () => {
     const t = await fixture();
     await t.writeFile('/f', 'data');
