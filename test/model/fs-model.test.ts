@@ -502,7 +502,7 @@ describe('S3Filesystem against a model of a directory tree', () => {
       fc.asyncProperty(fc.commands([...localCommands, ...otherClientCommands], { maxCommands: 150, size: 'max' }), (cmds) =>
         runModel(cmds, { cache: { statTtlMs: 0, negativeTtlMs: 0 } }),
       ),
-      { numRuns: Number(process.env.MODEL_RUNS ?? 50) },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 150) },
     );
   });
 
@@ -511,7 +511,7 @@ describe('S3Filesystem against a model of a directory tree', () => {
       fc.asyncProperty(fc.commands(localCommands, { maxCommands: 150, size: 'max' }), (cmds) =>
         runModel(cmds, { cache: { statTtlMs: 3_600_000, negativeTtlMs: 3_600_000 } }),
       ),
-      { numRuns: Number(process.env.MODEL_RUNS ?? 50) },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 150) },
     );
   });
 });
