@@ -1,33 +1,31 @@
-// DeleteBatcher: unlink queues its key here and returns; queued keys go out as one DeleteObjects
-// request per batch (up to the server's 1,000, or after `lingerMs`), so `rm -rf` of a big tree costs
-// a request per thousand files instead of one per file. While a key is queued or in flight it is
-// `pending`: the filesystem hides it. Anything that writes a pending key, lists below a pending
-// key (rmdir) or promises durability (fsyncdir, unmount) calls settle()/drain() first.
+// DeleteBatcher: every delete() resolves only once the bucket has answered for its key, so unlink
+// never returns before the object is gone. Batching comes from concurrency, not from answering
+// early: while a request is in flight, keys that arrive queue up and leave together as one
+// DeleteObjects of up to the server's batch size as soon as a slot frees. A lone key is sent at once
+// as a plain DeleteObject. While a key is queued or in flight it is `pending`: the filesystem hides it.
 
 import type { ObjectStore } from '../s3/object-store.js';
-import type { Logger } from '../log.js';
+import { FsError } from './errno.js';
 
-interface Batch {
-  readonly keys: string[];
-  readonly done: Promise<void>;
+interface Waiter {
+  readonly key: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 export class DeleteBatcher {
   readonly #store: ObjectStore;
-  readonly #log: Logger;
-  readonly #lingerMs: number;
-  readonly #onDeleted: (keys: readonly string[]) => Promise<void>;
-  #queue: string[] = [];
-  #queueDone: { promise: Promise<void>; resolve: () => void } | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #pending = new Map<string, Promise<void>>();
-  readonly #inFlight = new Set<Batch>();
+  readonly #maxInFlight: number;
+  #queue: Waiter[] = [];
+  #inFlight = 0;
+  /** How many waiters (queued or in flight) each key has. */
+  readonly #pending = new Map<string, number>();
+  readonly #idle = new Set<() => void>();
 
-  constructor(store: ObjectStore, log: Logger, onDeleted: (keys: readonly string[]) => Promise<void>, lingerMs = 10) {
+  /** `maxInFlight`: requests at once; more keys wait and go out together. */
+  constructor(store: ObjectStore, maxInFlight = 2) {
     this.#store = store;
-    this.#log = log;
-    this.#onDeleted = onDeleted;
-    this.#lingerMs = lingerMs;
+    this.#maxInFlight = maxInFlight;
   }
 
   isPending(key: string): boolean {
@@ -40,59 +38,56 @@ export class DeleteBatcher {
     return false;
   }
 
-  enqueue(key: string): void {
-    if (this.#pending.has(key)) return;
-    if (!this.#queueDone) {
-      let resolve: () => void = () => undefined;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#queueDone = { promise, resolve };
+  /** Deletes `key`; resolves once the server agrees it is gone, rejects with EIO if it refused. */
+  delete(key: string): Promise<void> {
+    this.#pending.set(key, (this.#pending.get(key) ?? 0) + 1);
+    const done = new Promise<void>((resolve, reject) => this.#queue.push({ key, resolve, reject }));
+    this.#pump();
+    return done.finally(() => {
+      const left = (this.#pending.get(key) ?? 1) - 1;
+      if (left > 0) this.#pending.set(key, left);
+      else this.#pending.delete(key);
+    });
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  drain(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const batch = this.#queue.splice(0, this.#store.limits.maxDeleteBatch);
+      this.#inFlight++;
+      void this.#send(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+        if (this.#queue.length === 0 && this.#inFlight === 0) {
+          for (const resolve of this.#idle) resolve();
+          this.#idle.clear();
+        }
+      });
     }
-    this.#queue.push(key);
-    this.#pending.set(key, this.#queueDone.promise);
-    if (this.#queue.length >= this.#store.limits.maxDeleteBatch) this.#send();
-    else this.#timer ??= setTimeout(() => this.#send(), this.#lingerMs);
   }
 
-  /** Returns once `key` is no longer pending (its delete sent now if it was still queued). */
-  async settle(key: string): Promise<void> {
-    const waiting = this.#pending.get(key);
-    if (!waiting) return;
-    if (this.#queue.includes(key)) this.#send();
-    await waiting;
-  }
-
-  /** Returns once everything queued before the call has been sent and answered. */
-  async drain(): Promise<void> {
-    if (this.#queue.length > 0) this.#send();
-    await Promise.all([...this.#inFlight].map((b) => b.done));
-  }
-
-  #send(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const keys = this.#queue;
-    const finished = this.#queueDone;
-    this.#queue = [];
-    this.#queueDone = undefined;
-    if (keys.length === 0 || !finished) return;
-    const batch: Batch = {
-      keys,
-      done: this.#delete(keys).finally(() => {
-        for (const key of keys) this.#pending.delete(key);
-        this.#inFlight.delete(batch);
-        finished.resolve();
-      }),
-    };
-    this.#inFlight.add(batch);
-  }
-
-  async #delete(keys: string[]): Promise<void> {
+  async #send(batch: readonly Waiter[]): Promise<void> {
+    const keys = [...new Set(batch.map((w) => w.key))];
     try {
+      if (keys.length === 1) {
+        await this.#store.delete(keys[0] as string);
+        for (const w of batch) w.resolve();
+        return;
+      }
       const { failed } = await this.#store.deleteMany(keys);
-      for (const f of failed) this.#log.error(`deleting ${f.key} failed (${f.message}): the file is back`);
+      const refused = new Map(failed.map((f) => [f.key, f.message]));
+      for (const w of batch) {
+        const message = refused.get(w.key);
+        if (message === undefined) w.resolve();
+        else w.reject(new FsError('EIO', `deleting ${w.key} failed: ${message}`));
+      }
     } catch (e) {
-      this.#log.error(`deleting ${keys.length} objects (${keys[0]}...) failed: ${(e as Error).message}: the files are back`);
+      for (const w of batch) w.reject(e);
     }
-    await this.#onDeleted(keys).catch((e: unknown) => this.#log.warn(`after deleting ${keys.length} objects: ${(e as Error).message}`));
   }
 }

@@ -66,7 +66,7 @@ export class OpenFile {
   #session: MultipartSession | undefined;
   #syncing: Promise<void> | undefined;
   #unlinked = false;
-  handles = 0;
+  #closing: Promise<void> | undefined;
 
   constructor(ctx: OpenFileContext, init: OpenFileInit) {
     this.#ctx = ctx;
@@ -236,8 +236,13 @@ export class OpenFile {
     await this.#syncing?.catch(() => undefined);
   }
 
-  /** The last handle is gone: free the spool (only once the content is safe in the bucket). */
-  async close(): Promise<void> {
+  /** The last user is gone: free the spool (only once the content is safe in the bucket). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.#session?.abort();
     this.#session = undefined;
     if (!this.#spoolFile) return;

@@ -87,6 +87,8 @@ function writeAt(inode: Inode, offset: number, data: Buffer): void {
 }
 
 function resize(inode: Inode, sizeBytes: number): void {
+  // The filesystem ignores a truncate to the size the file already has.
+  if (sizeBytes === inode.bytes.length) return;
   inode.version++;
   inode.bytes = sizeBytes <= inode.bytes.length ? Buffer.from(inode.bytes.subarray(0, sizeBytes)) : Buffer.concat([inode.bytes, Buffer.alloc(sizeBytes - inode.bytes.length)]);
 }
@@ -240,18 +242,37 @@ class Fsync extends HandleCommand {
   }
 }
 
-class Close extends HandleCommand {
-  readonly op = 'close';
+/**
+ * close(2): flush, then release. The kernel sends release after close has returned, so the
+ * caller's next operation may reach the filesystem while the release is still running: the
+ * detached form starts the release and goes on without waiting for it.
+ */
+class Close implements Command {
+  constructor(
+    readonly handle: number,
+    readonly detached = false,
+  ) {}
+  check(m: Model): boolean {
+    return handleOf(m, this.handle) !== undefined;
+  }
   async run(m: Model, r: Real): Promise<void> {
     const h = handleOf(m, this.handle) as Handle;
     m.handles.splice(m.handles.indexOf(h), 1);
     await r.fs.flush(h.fh);
-    await r.fs.release(h.fh);
+    const releasing = r.fs.release(h.fh);
+    if (this.detached) r.inFlight.push(releasing);
+    else await releasing;
     for (const [key, inode] of m.deferred) {
       if (inode === h.inode && !m.handles.some((other) => other.inode === inode && other.pinned)) m.deferred.delete(key);
     }
     const path = pathOf(m, h.inode);
+    // A new file nobody wrote to is created by its release, which a detached close does not wait for.
+    const untouchedNew = h.inode.version === 0 && h.inode.bytes.length === 0;
+    if (this.detached && untouchedNew) return;
     if (path !== undefined && !isOpen(m, h.inode)) expectInBucket(r, path, h.inode, 'after the last close');
+  }
+  toString(): string {
+    return `close(#${this.handle}${this.detached ? ', release in the background' : ''})`;
   }
 }
 
@@ -398,7 +419,8 @@ class OtherPut implements Command {
     return parentIsDir(m, this.path) && entry?.kind !== 'dir' && !(entry && isOpen(m, entry.inode));
   }
   async run(m: Model, r: Real): Promise<void> {
-    // Our queued deletes go out within milliseconds; the other client comes later than that.
+    // Our releases and deletes finish within milliseconds; the other client comes later than that.
+    await r.settleInFlight();
     await r.fs.fsyncdir();
     r.store.putObject(this.path.slice(1), this.data);
     m.entries.set(this.path, { kind: 'file', inode: { bytes: Buffer.from(this.data), version: 0 } });
@@ -415,6 +437,7 @@ class OtherDelete extends PathCommand {
     return inode !== undefined && !isOpen(m, inode);
   }
   async run(m: Model, r: Real): Promise<void> {
+    await r.settleInFlight();
     await r.fs.fsyncdir();
     r.store.deleteObject(this.path.slice(1));
     m.entries.delete(this.path);
@@ -427,6 +450,7 @@ class CheckBucket implements Command {
     return true;
   }
   async run(m: Model, r: Real): Promise<void> {
+    await r.settleInFlight();
     await r.fs.fsyncdir();
     const allowed = new Set<string>();
     for (const [path, entry] of m.entries) {
@@ -471,7 +495,8 @@ const localCommands = [
   mkdir,
   handleArb.map((h) => new Fsync(h)),
   handleArb.map((h) => new Close(h)),
-  handleArb.map((h) => new Close(h)),
+  handleArb.map((h) => new Close(h, true)),
+  handleArb.map((h) => new Close(h, true)),
   fc.tuple(pathArb, fc.nat({ max: 3 * PART_BYTES })).map(([p, size]) => new Truncate(p, size)),
   pathArb.map((p) => new Unlink(p)),
   pathArb.map((p) => new Rmdir(p)),
@@ -491,6 +516,7 @@ async function runModel(cmds: Iterable<Command>, options: FsFixtureOptions): Pro
     while (model.handles.length > 0) await new Close(0).run(model, real);
     await new CheckBucket().run(model, real);
   } finally {
+    await real.settleInFlight().catch(() => undefined);
     for (const h of model.handles.splice(0)) await real.fs.release(h.fh).catch(() => undefined);
     await real.fs.fsyncdir();
   }

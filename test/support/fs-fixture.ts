@@ -50,9 +50,14 @@ export interface FsFixtureOptions {
   readonly cache?: Partial<CacheConfig>;
   readonly posix?: Partial<PosixConfig>;
   readonly write?: Partial<WriteConfig>;
+  /** First retry of a failed upload, ms (the filesystem's default is a second). */
+  readonly uploadRetryDelayMs?: number;
 }
 
 export class FsFixture {
+  /** Operations a test started and did not wait for (a release the kernel sends after close returns). */
+  readonly inFlight: Promise<unknown>[] = [];
+
   constructor(
     readonly fs: S3Filesystem,
     readonly store: MemoryStore,
@@ -60,6 +65,11 @@ export class FsFixture {
     readonly clock: TestClock,
     readonly journalDir: string,
   ) {}
+
+  /** Waits for every operation in inFlight; rethrows the first failure. */
+  async settleInFlight(): Promise<void> {
+    await Promise.all(this.inFlight.splice(0));
+  }
 
   /** create + write + flush + release: the bytes are in the bucket when this returns. */
   async writeFile(filePath: string, data: string | Buffer, mode = 0o644): Promise<void> {
@@ -135,13 +145,17 @@ export function patternBytes(sizeBytes: number, seed = 'seed'): Buffer {
 /** A factory of fixtures whose temp dirs are removed after each test. */
 export function useFsFixtures(): (options?: FsFixtureOptions) => Promise<FsFixture> {
   const dirs: string[] = [];
+  const made: FsFixture[] = [];
   afterEach(async () => {
+    for (const t of made.splice(0)) t.fs.stop();
     for (const dir of dirs.splice(0)) await fsp.rm(dir, { recursive: true, force: true });
   });
   return async (options = {}) => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bucketfs-fs-test-'));
     dirs.push(dir);
-    return createFsFixture(dir, options);
+    const fixture = await createFsFixture(dir, options);
+    made.push(fixture);
+    return fixture;
   };
 }
 
@@ -181,6 +195,7 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     write,
     journalDir,
     now: clock.now,
+    uploadRetryDelayMs: options.uploadRetryDelayMs,
   });
   return new FsFixture(fs, store, spool, clock, journalDir);
 }

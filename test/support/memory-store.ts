@@ -110,6 +110,7 @@ export class MemoryStore implements ObjectStore {
   readonly #calls = Object.fromEntries(STORE_METHODS.map((m) => [m, 0])) as Record<StoreMethod, number>;
   readonly #failures = new Map<StoreMethod, StoreError[]>();
   readonly #delays = new Map<StoreMethod, (number | Promise<unknown>)[]>();
+  readonly #callWaiters = new Map<StoreMethod, (() => void)[]>();
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -139,6 +140,15 @@ export class MemoryStore implements ObjectStore {
     const queue = this.#delays.get(method) ?? [];
     queue.push(delay);
     this.#delays.set(method, queue);
+  }
+
+  /** Resolves when the next call of `method` starts (before any delay or failure set for it). */
+  nextCall(method: StoreMethod): Promise<void> {
+    return new Promise((resolve) => {
+      const waiting = this.#callWaiters.get(method) ?? [];
+      waiting.push(resolve);
+      this.#callWaiters.set(method, waiting);
+    });
   }
 
   get closed(): boolean {
@@ -341,6 +351,7 @@ export class MemoryStore implements ObjectStore {
 
   async #enter(method: StoreMethod): Promise<void> {
     this.#calls[method]++;
+    for (const resolve of this.#callWaiters.get(method)?.splice(0) ?? []) resolve();
     const delay = this.#delays.get(method)?.shift();
     if (typeof delay === 'number') await new Promise((resolve) => setTimeout(resolve, delay));
     else if (delay !== undefined) await delay;
