@@ -72,11 +72,16 @@ function mountOptions(y: Argv) {
     .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
     .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
-    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'read-ahead', 'memory'], 'Caching:')
+    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory'], 'Caching:')
     .option('cache-size', { type: 'string', describe: 'block cache size (default 256M)' })
     .option('block-size', { type: 'string', describe: 'ranged GET size (default 1M)' })
     .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
     .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
+    .option('stat-from-listing', {
+      type: 'boolean',
+      default: DEFAULTS.cache.statFromListing,
+      describe: 'answer stat from listings alone, without a HEAD per file: for buckets without s3fs metadata (modes, owners and symlinks then come from the mount options)',
+    })
     .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file (default 16M)' })
     .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
     .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size'], 'Writing:')
@@ -134,6 +139,8 @@ export function buildConfig(args: MountArgs): MountConfig {
       maxStatEntries: DEFAULTS.cache.maxStatEntries,
       readAheadMaxBytes: sizeOption('read-ahead', args['read-ahead'], DEFAULTS.cache.readAheadMaxBytes, 0),
       memoryBudgetBytes: sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024),
+      statFromListing: args['stat-from-listing'],
+      metadataReadAhead: DEFAULTS.cache.metadataReadAhead,
     },
     posix: {
       uid: idOption('uid', args.uid, process.getuid?.() ?? 0),

@@ -50,6 +50,10 @@ export interface CacheConfig {
   readonly readAheadMaxBytes: number;
   /** Memory shared by read-ahead and upload buffers, bytes. Default 256 MiB. */
   readonly memoryBudgetBytes: number;
+  /** Answer stat from listings alone, without a HEAD for s3fs metadata. Default false. */
+  readonly statFromListing: boolean;
+  /** HEADs sent at once to read listed entries' metadata ahead of `ls -l`. Default 32. */
+  readonly metadataReadAhead: number;
 }
 
 export interface PosixConfig {
@@ -102,6 +106,8 @@ export const DEFAULTS = {
     maxStatEntries: 100_000,
     readAheadMaxBytes: 16 * MiB,
     memoryBudgetBytes: 256 * MiB,
+    statFromListing: false,
+    metadataReadAhead: 32,
   },
   posix: { fileMode: 0o644, dirMode: 0o755, capacityBytes: 1024 * 1024 * GiB },
   write: {

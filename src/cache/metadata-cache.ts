@@ -4,9 +4,11 @@
 
 import { LRUCache } from 'lru-cache';
 
-export interface TtlCacheOptions {
-  /** Entries held at most. */
+export interface TtlCacheOptions<V = unknown> {
+  /** Entries held at most; with `weightOf`, the total weight held at most. */
   readonly maxEntries: number;
+  /** Weight of one entry (e.g. the names a listing holds), at least 1; default 1 each. */
+  readonly weightOf?: (value: V) => number;
   /** Default lifetime of an entry, ms; 0 means entries are not kept at all. */
   readonly ttlMs: number;
   /** Milliseconds on a monotonic scale; defaults to performance.now. */
@@ -18,15 +20,16 @@ export class TtlCache<V extends NonNullable<unknown>> {
   readonly ttlMs: number;
   readonly #lru: LRUCache<string, V>;
 
-  constructor(options: TtlCacheOptions) {
+  constructor(options: TtlCacheOptions<V>) {
     if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries <= 0) {
       throw new RangeError(`maxEntries must be a positive integer, got ${options.maxEntries}`);
     }
     this.maxEntries = options.maxEntries;
     this.ttlMs = checkTtl(options.ttlMs);
     const now = options.now ?? (() => performance.now());
+    const { weightOf } = options;
     this.#lru = new LRUCache<string, V>({
-      max: options.maxEntries,
+      ...(weightOf ? { maxSize: options.maxEntries, sizeCalculation: (value: V) => Math.max(1, weightOf(value)) } : { max: options.maxEntries }),
       // lru-cache reads a start time of 0 as "no TTL", which a test clock at 0 would hit.
       perf: { now: () => now() + 1 },
       // Resolution 0 reads the clock on every check instead of caching it behind a timer.
@@ -75,7 +78,7 @@ export class TtlCache<V extends NonNullable<unknown>> {
 export class NegativeCache {
   readonly #entries: TtlCache<true>;
 
-  constructor(options: TtlCacheOptions) {
+  constructor(options: TtlCacheOptions<true>) {
     this.#entries = new TtlCache<true>(options);
   }
 

@@ -43,6 +43,8 @@ export interface FilesystemDeps {
   readonly now?: () => number;
   /** First retry of an upload that failed for a passing reason, ms (default 1 s, doubling). */
   readonly uploadRetryDelayMs?: number;
+  /** How long an emptied directory waits for rmdir before its marker is written, ms (default 2 s). */
+  readonly markerDelayMs?: number;
 }
 
 export interface DirEntry {
@@ -93,6 +95,8 @@ export class S3Filesystem {
       negativeTtlMs: deps.cache.negativeTtlMs,
       maxStatEntries: deps.cache.maxStatEntries,
       now: deps.now,
+      statFromListing: deps.cache.statFromListing,
+      headConcurrency: deps.cache.metadataReadAhead,
     });
     const read: ReadContext = {
       store: deps.store,
@@ -123,6 +127,7 @@ export class S3Filesystem {
       posix: deps.posix,
       now: this.#now,
       mountedAt: this.#mountedAt,
+      markerDelayMs: deps.markerDelayMs ?? 2_000,
     });
     this.#dirRenamer = new DirRenamer(deps.store, deps.journalDir, this.#log);
     this.#renames = new Renames({
@@ -161,6 +166,7 @@ export class S3Filesystem {
     // Readers still open at unmount cannot keep an unlinked file any longer.
     await Promise.all(this.#files.takeAllDeferred().map((key) => this.#deletes.delete(key).catch((e: unknown) => this.#log.error(`deleting ${key}: ${(e as Error).message}`))));
     await this.#deletes.drain();
+    await this.#tree.flushEmptied();
     return this.#files.syncAll();
   }
 
@@ -204,10 +210,15 @@ export class S3Filesystem {
       listed.add(name);
       entries.push({ name, typeBits: typeBitsIfKnown(node), ino: this.#inodes.ino(childPath(path, name)) });
     }
-    // Files created here and not uploaded yet exist only locally.
-    for (const file of this.#files.childrenOf(path)) {
-      const name = baseName(file.path);
-      if (!listed.has(name)) entries.push({ name, typeBits: S_IFREG, ino: this.#inodes.ino(file.path) });
+    // Files created here and not uploaded yet, and emptied directories whose marker is not written
+    // yet, exist only locally.
+    const local = [
+      ...this.#files.childrenOf(path).map((f) => ({ path: f.path, typeBits: S_IFREG })),
+      ...this.#tree.emptiedChildrenOf(path).map((p) => ({ path: p, typeBits: S_IFDIR })),
+    ];
+    for (const { path: child, typeBits } of local) {
+      const name = baseName(child);
+      if (!listed.has(name)) entries.push({ name, typeBits, ino: this.#inodes.ino(child) });
     }
     return entries;
   }
@@ -385,7 +396,7 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     const open = this.#files.get(path);
-    const node = await this.#tree.lookup(path);
+    const node = await this.#tree.lookup(path, false);
     if (node?.kind === 'dir') throw new FsError('EISDIR', path);
     if (!node) throw new FsError('ENOENT', path);
     // Stop further uploads, then let one in flight land, so the delete comes after it.
@@ -411,26 +422,29 @@ export class S3Filesystem {
     await this.#tree.keepVisible(parentOf(path));
   }
 
-  /** Directory changes are made in S3 as they happen; deletes in flight are waited for. */
+  /** Directory changes are made in S3 as they happen; deletes in flight and kept markers are waited for. */
   async fsyncdir(): Promise<void> {
     await this.#deletes.drain();
+    await this.#tree.flushEmptied();
   }
 
   async mkdir(rawPath: string, mode: number): Promise<void> {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     await this.#tree.requireDir(parentOf(path));
-    if (this.#files.has(path) || (await this.#tree.lookup(path))) throw new FsError('EEXIST', path);
+    if (this.#files.has(path) || (await this.#tree.lookup(path, false))) throw new FsError('EEXIST', path);
     const { uid, gid } = this.#deps.posix;
     this.#namespace.invalidate(path, true);
     await this.#tree.putMarker(path, { mode: S_IFDIR | (mode & PERMISSION_BITS), uid, gid, mtimeMs: this.#now() }, {});
+    // Nothing can be below a directory just made here: lookups inside it need no request.
+    this.#namespace.rememberEmptyDir(path);
   }
 
   async rmdir(rawPath: string): Promise<void> {
     const path = toFsPath(rawPath);
     if (path === ROOT) throw new FsError('EBUSY', 'the mount root cannot be removed');
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    const node = await this.#tree.require(path);
+    const node = await this.#tree.require(path, false);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
     await this.#tree.removeEmptyDir(path);
     await this.#tree.keepVisible(parentOf(path));
@@ -440,7 +454,7 @@ export class S3Filesystem {
     const path = toFsPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
     await this.#tree.requireDir(parentOf(path));
-    if (this.#files.has(path) || (await this.#tree.lookup(path))) throw new FsError('EEXIST', path);
+    if (this.#files.has(path) || (await this.#tree.lookup(path, false))) throw new FsError('EEXIST', path);
     await this.#tree.claimKey(fileKey(path));
     const body = Buffer.from(target, 'utf8');
     if (body.length > MAX_SYMLINK_BYTES) throw new FsError('ENAMETOOLONG', `symlink target of ${path}`);
@@ -597,9 +611,11 @@ export class S3Filesystem {
   }
 }
 
+/** The type readdir can tell without a HEAD; 0 (DT_UNKNOWN) makes the kernel ask. */
 function typeBitsIfKnown(node: Node): number {
   if (node.kind === 'dir') return S_IFDIR;
-  const { metadata } = node.object;
-  if (metadata === undefined) return 0;
+  const { metadata, sizeBytes } = node.object;
+  // Only a small object can be a symlink (its body is the target): a big one is a regular file.
+  if (metadata === undefined) return sizeBytes > MAX_SYMLINK_BYTES ? S_IFREG : 0;
   return kindFromMetadata(metadata) === 'symlink' ? S_IFLNK : S_IFREG;
 }

@@ -1,18 +1,28 @@
-// Namespace: resolves paths to Nodes through the stat and negative caches, and lists directories.
-// A directory is the root, a common prefix, or a `dir/` marker object; when a key and a prefix share
-// a name the directory wins. Concurrent lookups of one path share one set of requests. Every local
-// change must call invalidate() for what it touched, so the caches never contradict our own writes.
+// Namespace: resolves paths to Nodes through three caches — stat (path → Node), negative (path is
+// missing) and listings (a directory's complete set of names) — and lists directories. A directory is
+// the root, a common prefix, or a `dir/` marker object; when a key and a prefix share a name the
+// directory wins. What a listing says is used: sizes, ETags and dates become stat entries, a name
+// absent from a fresh complete listing is missing with no request, and when `ls -l` starts asking
+// for listed entries one by one, the HEADs that read their s3fs metadata go out ahead of it, many at
+// once. Invalidation is per path (ChangeLog): a fetch that started before a change of its path keeps
+// its answer to itself, and every local change must call remember() or invalidate().
 
+import { TtlCache } from '../cache/metadata-cache.js';
 import type { ObjectStore } from '../s3/object-store.js';
-import { TtlCache, NegativeCache } from '../cache/metadata-cache.js';
-import { type FsPath, type Name, ROOT, childPath, dirPrefix, fileKey, isName } from './names.js';
+import { ChangeLog } from './change-log.js';
+import { type FsPath, type Name, ROOT, baseName, childPath, dirPrefix, fileKey, isName, parentOf } from './names.js';
 import { type Node, ROOT_NODE, fromInfo, fromListing, needsHead } from './nodes.js';
 
 export interface NamespaceOptions {
   readonly statTtlMs: number;
   readonly negativeTtlMs: number;
+  /** Stat entries at most; listings may hold as many names in total. */
   readonly maxStatEntries: number;
   readonly now?: () => number;
+  /** HEADs sent at once to read the metadata of listed entries ahead of the stat calls. Default 32. */
+  readonly headConcurrency?: number;
+  /** Answer stat from listings alone: no HEAD for s3fs metadata (mode, owner, mtime, symlinks). */
+  readonly statFromListing?: boolean;
 }
 
 export interface Listing {
@@ -22,135 +32,270 @@ export interface Listing {
   readonly hiddenCount: number;
 }
 
+type ListedKind = 'file' | 'dir' | 'unknown';
+
+/** How long a name seen as both an object and a prefix keeps paying for the LIST that shows it as a directory. */
+const SHADOWED_TTL_MS = 3_600_000;
+
+/** Everything a directory held when it was listed, kept current with this mount's own changes. */
+interface DirListing {
+  /** In listing order (names this mount added later at the end): metadata is read ahead in that order. */
+  readonly names: Map<Name, ListedKind>;
+  /** Direct metadata lookups of its entries so far; the second one starts the read-ahead. */
+  lookups: number;
+  fannedOut: boolean;
+  hiddenCount: number;
+}
+
+interface Stamped<T> {
+  readonly value: T;
+  /** ChangeLog tick the value was known at. */
+  readonly tick: number;
+}
+
+/** A HEAD queued to read ahead: a direct lookup starts it at once instead of waiting its turn. */
+interface Pending {
+  readonly promise: Promise<Node | undefined>;
+  start(): void;
+}
+
 export class Namespace {
   readonly #store: ObjectStore;
-  readonly #stats: TtlCache<Node>;
-  readonly #missing: NegativeCache;
-  readonly #inFlight = new Map<FsPath, Promise<Node | undefined>>();
-  /** Bumped by every invalidate(): a lookup that started before a change must not cache its answer. */
-  #generation = 0;
+  readonly #stats: TtlCache<Stamped<Node>>;
+  readonly #missing: TtlCache<Stamped<true>>;
+  readonly #listings: TtlCache<Stamped<DirListing>>;
+  /**
+   * Names a listing showed as both an object and a prefix. A later lookup by path alone (the
+   * listing expired, or TTL 0) pays the LIST that lets the directory win there too.
+   */
+  readonly #shadowed: TtlCache<true>;
+  readonly #changes: ChangeLog;
+  readonly #inFlight = new Map<FsPath, Pending>();
+  readonly #listing = new Map<FsPath, Promise<Listing>>();
+  readonly #statFromListing: boolean;
+  readonly #headConcurrency: number;
+  readonly #readAhead: (() => void)[] = [];
+  #readAheadRunning = 0;
 
   constructor(store: ObjectStore, options: NamespaceOptions) {
     this.#store = store;
-    this.#stats = new TtlCache<Node>({ maxEntries: options.maxStatEntries, ttlMs: options.statTtlMs, now: options.now });
-    this.#missing = new NegativeCache({ maxEntries: options.maxStatEntries, ttlMs: options.negativeTtlMs, now: options.now });
+    const now = options.now;
+    this.#stats = new TtlCache({ maxEntries: options.maxStatEntries, ttlMs: options.statTtlMs, now });
+    this.#missing = new TtlCache({ maxEntries: options.maxStatEntries, ttlMs: options.negativeTtlMs, now });
+    this.#listings = new TtlCache<Stamped<DirListing>>({
+      maxEntries: options.maxStatEntries,
+      ttlMs: options.statTtlMs,
+      now,
+      weightOf: (l) => l.value.names.size + 1,
+    });
+    this.#shadowed = new TtlCache({ maxEntries: 10_000, ttlMs: SHADOWED_TTL_MS, now });
+    this.#changes = new ChangeLog(Math.max(options.statTtlMs, options.negativeTtlMs), now);
+    this.#statFromListing = options.statFromListing ?? false;
+    this.#headConcurrency = options.headConcurrency ?? 32;
   }
 
-  /** The node at `path`, or undefined when nothing is there. Always has the metadata stat needs. */
-  async lookup(path: FsPath): Promise<Node | undefined> {
+  /**
+   * The node at `path`, or undefined when nothing is there. With `metadata` (stat, readlink,
+   * xattrs) the node has its s3fs headers; without (unlink, rename, create) existence and kind do.
+   */
+  async lookup(path: FsPath, metadata = true): Promise<Node | undefined> {
     if (path === ROOT) return ROOT_NODE;
-    const cached = this.#stats.get(path);
-    if (cached && !needsHead(cached)) return cached;
-    if (!cached && this.#missing.has(path)) return undefined;
+    const cached = this.#stat(path);
+    if (cached && (!metadata || !this.#needsHead(cached))) return cached;
+    if (!cached) {
+      if (this.#isMissing(path)) return undefined;
+      const listed = this.#listedKind(path);
+      if (listed === 'absent') return undefined;
+      if (listed === 'dir' && (!metadata || this.#statFromListing)) return this.#implicitDir();
+    }
+    if (cached) this.#noteLookup(path);
     let pending = this.#inFlight.get(path);
     if (!pending) {
-      const generation = this.#generation;
-      pending = (cached ? this.#complete(path, cached) : this.#resolve(path)).then((node) => {
-        if (generation === this.#generation) this.remember(path, node);
-        return node;
-      });
-      const clear = () => this.#inFlight.delete(path);
-      pending.then(clear, clear);
+      pending = this.#fetch(path, () => (cached ? this.#complete(path, cached) : this.#resolve(path)));
       this.#inFlight.set(path, pending);
     }
-    return pending;
+    pending.start();
+    return pending.promise;
   }
 
-  /** Records what a lookup or a local change established about `path`. */
+  /** Records what a local change established about `path`. */
   remember(path: FsPath, node: Node | undefined): void {
     if (path === ROOT) return;
+    const tick = this.#changes.changed(path);
+    this.#inFlight.delete(path);
     if (node) {
-      this.#stats.set(path, node);
+      this.#stats.set(path, { value: node, tick });
       this.#missing.delete(path);
     } else {
       this.#stats.delete(path);
-      this.#missing.set(path);
+      this.#missing.set(path, { value: true, tick });
     }
+    this.#setListed(path, node ? node.kind : undefined);
   }
 
   /** Forgets what is known about `path` (and below it, with `recursive`). */
   invalidate(path: FsPath, recursive = false): void {
-    this.#generation++;
+    this.#changes.changed(path, recursive);
+    this.#inFlight.delete(path);
     this.#stats.delete(path);
     this.#missing.delete(path);
-    if (recursive) {
-      const below = path === ROOT ? '/' : `${path}/`;
-      this.#stats.deleteByPrefix(below);
-      this.#missing.deleteByPrefix(below);
-    }
+    if (recursive) this.#listings.delete(path);
+    if (path !== ROOT) this.#setListed(path, 'unknown');
   }
 
-  /** Lists a directory page by page. Children are cached so the stat calls that follow are cheap. */
+  /** A directory this mount has just made holds nothing: lookups inside it need no request. */
+  rememberEmptyDir(path: FsPath): void {
+    const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+    this.#listings.set(path, { value: listing, tick: this.#changes.tick });
+  }
+
+  /** Names a fresh complete listing of `dir` holds; -1 when there is none. */
+  listedNames(dir: FsPath): number {
+    return this.#listingOf(dir)?.names.size ?? -1;
+  }
+
+  /** Drops every cached answer (SIGHUP, or tests). */
+  clear(): void {
+    this.#changes.changed(ROOT, true);
+    this.#stats.clear();
+    this.#missing.clear();
+    this.#listings.clear();
+    this.#shadowed.clear();
+    this.#inFlight.clear();
+  }
+
+  /**
+   * Lists a directory: from its fresh listing when there is one, else page by page. Children are
+   * cached, so the stat calls that follow need at most the HEAD that reads their metadata.
+   */
   async list(path: FsPath): Promise<Listing> {
-    const prefix = dirPrefix(path);
-    const dirs = new Set<string>();
-    const files = new Map<string, Node>();
-    const order: string[] = [];
-    let hiddenCount = 0;
-    let token: string | undefined;
-    do {
-      const page = await this.#store.listPage(prefix, '/', token);
-      for (const p of page.prefixes) {
-        const name = p.slice(prefix.length, -1);
-        if (!isName(name)) {
-          hiddenCount++;
-        } else if (!dirs.has(name)) {
-          dirs.add(name);
-          order.push(name);
-        }
-      }
-      for (const object of page.objects) {
-        if (object.key === prefix) continue; // the directory's own marker
-        const name = object.key.slice(prefix.length);
-        if (!isName(name)) {
-          hiddenCount++;
-        } else if (!files.has(name)) {
-          files.set(name, { kind: 'file', object: fromListing(object) });
-          order.push(name);
-        }
-      }
-      token = page.nextToken;
-    } while (token);
-
-    const entries: { name: Name; node: Node }[] = [];
-    const seen = new Set<string>();
-    for (const name of order) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const child = childPath(path, name as Name);
-      let node: Node;
-      if (dirs.has(name)) {
-        const known = this.#stats.get(child);
-        node = known?.kind === 'dir' ? known : { kind: 'dir', marker: undefined, markerKnown: false };
-      } else {
-        const listed = files.get(name) as Node & { kind: 'file' };
-        const known = this.#stats.get(child);
-        // Keep metadata from an earlier HEAD while the object is unchanged.
-        node = known?.kind === 'file' && known.object.etag === listed.object.etag ? known : listed;
-      }
-      this.remember(child, node);
-      entries.push({ name: name as Name, node });
+    const cached = this.#listingOf(path);
+    if (cached) {
+      // Names a local change left undecided are looked up (few, and in parallel) before they are shown.
+      const undecided = [...cached.names].filter(([name, kind]) => kind === 'unknown' && this.#unknown(childPath(path, name)));
+      await Promise.all(undecided.map(([name]) => this.lookup(childPath(path, name), false)));
+      return this.#entriesOf(path, cached);
     }
-    if (dirs.size + files.size > entries.length) hiddenCount += files.size + dirs.size - entries.length;
-    return { entries, hiddenCount };
+    let running = this.#listing.get(path);
+    if (!running) {
+      running = this.#fetchListing(path).finally(() => this.#listing.delete(path));
+      this.#listing.set(path, running);
+    }
+    return running;
   }
 
+  // ---- caches ----
+
+  #stat(path: FsPath): Node | undefined {
+    const entry = this.#stats.get(path);
+    if (!entry) return undefined;
+    if (this.#changes.subtreeChangedSince(path, entry.tick)) {
+      this.#stats.delete(path);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  #isMissing(path: FsPath): boolean {
+    const entry = this.#missing.get(path);
+    return entry !== undefined && !this.#changes.subtreeChangedSince(path, entry.tick);
+  }
+
+  /** Neither a stat entry nor a "missing" one says what is at `path`. */
+  #unknown(path: FsPath): boolean {
+    return this.#stat(path) === undefined && !this.#isMissing(path);
+  }
+
+  #listingOf(dir: FsPath): DirListing | undefined {
+    const entry = this.#listings.get(dir);
+    if (!entry) return undefined;
+    if (this.#changes.subtreeChangedSince(dir, entry.tick)) {
+      this.#listings.delete(dir);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  /** What the parent's fresh listing says of `path`; undefined when it cannot tell. */
+  #listedKind(path: FsPath): ListedKind | 'absent' | undefined {
+    const listing = this.#listingOf(parentOf(path));
+    if (!listing) return undefined;
+    const kind = listing.names.get(baseName(path));
+    if (kind === undefined) return 'absent';
+    return kind === 'unknown' ? undefined : kind;
+  }
+
+  #setListed(path: FsPath, kind: ListedKind | undefined): void {
+    const listing = this.#listingOf(parentOf(path));
+    if (!listing) return;
+    const name = baseName(path);
+    if (kind === undefined) listing.names.delete(name);
+    else listing.names.set(name, kind);
+  }
+
+  #needsHead(node: Node): boolean {
+    return !this.#statFromListing && needsHead(node);
+  }
+
+  #implicitDir(): Node {
+    return { kind: 'dir', marker: undefined, markerKnown: this.#statFromListing };
+  }
+
+  // ---- fetching ----
+
+  /** A shared fetch of `path` whose answer is cached unless `path` changed while it ran. */
+  #fetch(path: FsPath, work: () => Promise<Node | undefined>, queued = false): Pending {
+    let started = false;
+    let begin: () => void = () => undefined;
+    const promise = new Promise<Node | undefined>((resolve, reject) => {
+      begin = () => {
+        if (started) return;
+        started = true;
+        const fetch = this.#changes.startFetch();
+        work()
+          .then((node) => {
+            if (!this.#changes.changedSince(path, fetch.tick)) this.#cache(path, node, fetch.tick);
+            resolve(node);
+          }, reject)
+          .finally(() => {
+            fetch.done();
+            if (this.#inFlight.get(path) === pending) this.#inFlight.delete(path);
+          });
+      };
+    });
+    const pending: Pending = { promise, start: () => begin() };
+    if (!queued) begin();
+    return pending;
+  }
+
+  #cache(path: FsPath, node: Node | undefined, tick: number): void {
+    if (node) {
+      this.#stats.set(path, { value: node, tick });
+      this.#missing.delete(path);
+    } else {
+      this.#stats.delete(path);
+      this.#missing.set(path, { value: true, tick });
+    }
+  }
+
+  /**
+   * A name no listing covers: HEAD first. Only when no object has the name — or an empty one,
+   * which tools leave as a folder placeholder — does a one-key LIST ask whether it is a directory.
+   */
   async #resolve(path: FsPath): Promise<Node | undefined> {
     const key = fileKey(path);
-    const [object, children] = await Promise.all([
-      this.#store.head(key),
-      this.#store.listPage(`${key}/`, '/', undefined, 1),
-    ]);
-    if (children.objects.length > 0 || children.prefixes.length > 0) {
-      const hasMarker = children.objects[0]?.key === `${key}/`;
-      return this.#complete(path, { kind: 'dir', marker: undefined, markerKnown: !hasMarker });
-    }
-    return object ? { kind: 'file', object: fromInfo(object) } : undefined;
+    const object = await this.#store.head(key);
+    if (object && object.sizeBytes > 0 && this.#shadowed.get(path) === undefined) return { kind: 'file', object: fromInfo(object) };
+    const children = await this.#store.listPage(`${key}/`, '/', undefined, 1);
+    if (children.objects.length === 0 && children.prefixes.length === 0) return object ? { kind: 'file', object: fromInfo(object) } : undefined;
+    const hasMarker = children.objects[0]?.key === `${key}/`;
+    const dir: Node = { kind: 'dir', marker: undefined, markerKnown: !hasMarker || this.#statFromListing };
+    return this.#complete(path, dir);
   }
 
   /** Adds what only a HEAD tells (user metadata) to a node known from a listing. */
   async #complete(path: FsPath, node: Node): Promise<Node | undefined> {
-    if (!needsHead(node)) return node;
+    if (!this.#needsHead(node)) return node;
     if (node.kind === 'dir') {
       const marker = await this.#store.head(dirPrefix(path));
       return { kind: 'dir', marker: marker ? fromInfo(marker) : undefined, markerKnown: true };
@@ -159,4 +304,126 @@ export class Namespace {
     // Gone since the listing: ask again from scratch (it may have become a directory).
     return info ? { kind: 'file', object: fromInfo(info) } : this.#resolve(path);
   }
+
+  /**
+   * A stat call asked for a listed entry's metadata. `ls -l` and `rm -rf` go through a listing in
+   * order, one entry at a time: from the second such call on, HEADs for the entries after it go out
+   * ahead, headConcurrency at once, so each stat finds its answer ready.
+   */
+  #noteLookup(path: FsPath): void {
+    const dir = parentOf(path);
+    const listing = this.#listingOf(dir);
+    if (!listing || listing.fannedOut || ++listing.lookups < 2) return;
+    listing.fannedOut = true;
+    const from = baseName(path);
+    let after = false;
+    for (const name of listing.names.keys()) {
+      if (!after) {
+        after = name === from;
+        continue;
+      }
+      const child = childPath(dir, name);
+      const node = this.#stat(child);
+      if (!node || !this.#needsHead(node) || this.#inFlight.has(child)) continue;
+      const pending = this.#fetch(child, () => this.#complete(child, node), true);
+      this.#inFlight.set(child, pending);
+      this.#readAhead.push(() => pending.start());
+      pending.promise.catch(() => undefined);
+      void pending.promise.finally(() => this.#readAheadDone()).catch(() => undefined);
+    }
+    this.#pumpReadAhead();
+  }
+
+  #pumpReadAhead(): void {
+    while (this.#readAheadRunning < this.#headConcurrency && this.#readAhead.length > 0) {
+      this.#readAheadRunning++;
+      (this.#readAhead.shift() as () => void)();
+    }
+  }
+
+  #readAheadDone(): void {
+    this.#readAheadRunning--;
+    this.#pumpReadAhead();
+  }
+
+  async #fetchListing(path: FsPath): Promise<Listing> {
+    const fetch = this.#changes.startFetch();
+    try {
+      const prefix = dirPrefix(path);
+      const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+      const files = new Map<Name, Node>();
+      let token: string | undefined;
+      do {
+        const page = await this.#store.listPage(prefix, '/', token);
+        for (const p of page.prefixes) {
+          const name = p.slice(prefix.length, -1);
+          if (!isName(name)) listing.hiddenCount++;
+          else this.#addListed(path, listing, name, 'dir');
+        }
+        for (const object of page.objects) {
+          if (object.key === prefix) continue; // the directory's own marker
+          const name = object.key.slice(prefix.length);
+          if (!isName(name)) listing.hiddenCount++;
+          else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
+        }
+        token = page.nextToken;
+      } while (token);
+      const fresh = new Map<Name, Node>();
+      for (const name of listing.names.keys()) {
+        const child = childPath(path, name);
+        if (this.#changes.changedSince(child, fetch.tick)) {
+          listing.names.set(name, 'unknown');
+          continue;
+        }
+        const known = this.#stat(child);
+        let node: Node;
+        if (listing.names.get(name) === 'dir') {
+          node = known?.kind === 'dir' ? known : this.#implicitDir();
+        } else {
+          const listed = files.get(name) as Node & { kind: 'file' };
+          // Keep metadata from an earlier HEAD while the object is unchanged.
+          node = known?.kind === 'file' && known.object.etag === listed.object.etag ? known : listed;
+        }
+        this.#cache(child, node, fetch.tick);
+        fresh.set(name, node);
+      }
+      // Names this mount created, deleted or renamed while the pages came in: the listing's view of
+      // them is stale, so lookups of those ask again.
+      if (!this.#changes.subtreeChangedSince(path, fetch.tick)) this.#listings.set(path, { value: listing, tick: fetch.tick });
+      return this.#entriesOf(path, listing, fresh);
+    } finally {
+      fetch.done();
+    }
+  }
+
+  /** Adds a listed name (the directory wins over a file of the same name); false if already known. */
+  #addListed(dir: FsPath, listing: DirListing, name: Name, kind: 'file' | 'dir'): boolean {
+    const known = listing.names.get(name);
+    if (known === undefined) {
+      listing.names.set(name, kind);
+      return true;
+    }
+    if (kind === 'dir') listing.names.set(name, 'dir');
+    listing.hiddenCount++;
+    this.#shadowed.set(childPath(dir, name), true);
+    return false;
+  }
+
+  /** The listing's entries; `fresh` (nodes just listed) serves where the stat cache keeps nothing (TTL 0). */
+  #entriesOf(path: FsPath, listing: DirListing, fresh?: ReadonlyMap<Name, Node>): Listing {
+    const entries: { name: Name; node: Node }[] = [];
+    for (const [name, kind] of listing.names) {
+      const child = childPath(path, name);
+      const node = this.#stat(child) ?? fresh?.get(name);
+      if (node) entries.push({ name, node });
+      else if (kind === 'dir') entries.push({ name, node: this.#implicitDir() });
+      else if (kind === 'file') entries.push({ name, node: unknownFile(fileKey(child)) });
+    }
+    return { entries, hiddenCount: listing.hiddenCount };
+  }
+}
+
+/** A listed file whose stat entry has expired: its type is told by the stat call that follows. */
+function unknownFile(key: string): Node {
+  return { kind: 'file', object: { key, sizeBytes: 0, etag: '', lastModified: new Date(0), metadata: undefined, contentType: undefined } };
 }

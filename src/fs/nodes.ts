@@ -3,7 +3,7 @@
 // metadata yet (ListObjectsV2 does not return it); `metadata: undefined` says a HEAD is still owed.
 
 import type { ObjectInfo, ListedObject, UserMetadata } from '../s3/object-store.js';
-import { type FsPath, ROOT, isSameOrBelow, rebase } from './names.js';
+import { type FsPath, ROOT } from './names.js';
 
 export interface RemoteObject {
   readonly key: string;
@@ -47,31 +47,80 @@ export function needsHead(node: Node): boolean {
   return node.kind === 'dir' ? !node.markerKnown : node.object.metadata === undefined;
 }
 
-/** Path → inode number. Numbers are never reused; a rename carries the number to the new path. */
+/**
+ * Path → inode number, as a tree of names: a rename moves a whole subtree in one step and an
+ * unlink drops one entry, so neither costs more as the mount learns more paths. Numbers are never
+ * reused; a rename carries the numbers of everything it moves to the new paths.
+ */
 export class InodeTable {
   #next = 2;
-  readonly #byPath = new Map<FsPath, number>([[ROOT, 1]]);
+  readonly #root: InodeEntry = { ino: 1, children: undefined };
 
   ino(path: FsPath): number {
-    let ino = this.#byPath.get(path);
-    if (ino === undefined) {
-      ino = this.#next++;
-      this.#byPath.set(path, ino);
+    if (path === ROOT) return 1;
+    let entry = this.#root;
+    for (const name of segments(path)) {
+      entry.children ??= new Map();
+      let child = entry.children.get(name);
+      if (!child) {
+        child = { ino: undefined, children: undefined };
+        entry.children.set(name, child);
+      }
+      entry = child;
     }
-    return ino;
+    entry.ino ??= this.#next++;
+    return entry.ino;
   }
 
+  /** The name is gone: a file made there later gets a new number. Entries below stay with it. */
   forget(path: FsPath): void {
-    if (path !== ROOT) this.#byPath.delete(path);
+    if (path === ROOT) return;
+    const found = this.#find(path);
+    if (!found) return;
+    found.entry.ino = undefined;
+    if (!found.entry.children?.size) found.parent.children?.delete(found.name);
   }
 
-  /** Moves `from` (and, for a directory, everything below it) to `to`. */
+  /** Moves `from` (and, for a directory, everything below it) to `to`, replacing what was there. */
   rename(from: FsPath, to: FsPath): void {
-    const moved: [FsPath, number][] = [];
-    for (const [path, ino] of this.#byPath) {
-      if (path !== ROOT && isSameOrBelow(path, from)) moved.push([path, ino]);
+    if (from === ROOT || to === ROOT || from === to) return;
+    const found = this.#find(from);
+    if (!found) return;
+    found.parent.children?.delete(found.name);
+    const names = segments(to);
+    let parent = this.#root;
+    for (const name of names.slice(0, -1)) {
+      parent.children ??= new Map();
+      let child = parent.children.get(name);
+      if (!child) {
+        child = { ino: undefined, children: undefined };
+        parent.children.set(name, child);
+      }
+      parent = child;
     }
-    for (const [path] of moved) this.#byPath.delete(path);
-    for (const [path, ino] of moved) this.#byPath.set(rebase(path, from, to), ino);
+    parent.children ??= new Map();
+    parent.children.set(names[names.length - 1] as string, found.entry);
   }
+
+  #find(path: FsPath): { entry: InodeEntry; parent: InodeEntry; name: string } | undefined {
+    let parent = this.#root;
+    const names = segments(path);
+    for (const [i, name] of names.entries()) {
+      const entry = parent.children?.get(name);
+      if (!entry) return undefined;
+      if (i === names.length - 1) return { entry, parent, name };
+      parent = entry;
+    }
+    return undefined;
+  }
+}
+
+interface InodeEntry {
+  /** Undefined for a path known only as the ancestor of others. */
+  ino: number | undefined;
+  children: Map<string, InodeEntry> | undefined;
+}
+
+function segments(path: FsPath): string[] {
+  return path.slice(1).split('/');
 }

@@ -56,8 +56,8 @@ export class Renames {
     // A file still being written is uploaded under its old name first, then moved like any other.
     const moving = files.get(from);
     if (moving) await this.#d.syncFile(moving);
-    const source = await tree.require(from);
-    const target = await tree.lookup(to);
+    const source = await tree.require(from, false);
+    const target = await tree.lookup(to, false);
     if (source.kind === 'file') {
       if (target?.kind === 'dir') throw new FsError('EISDIR', to);
       // The replaced file stays open for its handles but must never upload over the new one.
@@ -67,6 +67,7 @@ export class Renames {
     } else {
       if (target && target.kind !== 'dir') throw new FsError('ENOTDIR', to);
       if (target) await tree.removeEmptyDir(to);
+      await tree.materialize(from);
       await this.#renameDir(from, to);
     }
     this.#d.inodes.rename(from, to);

@@ -10,7 +10,7 @@ import type { DeleteBatcher } from './delete-batcher.js';
 import { FsError } from './errno.js';
 import { type PosixAttrs, metadataWithAttrs, S_IFDIR } from './metadata.js';
 import type { Namespace } from './namespace.js';
-import { type FsPath, dirPrefix, ROOT } from './names.js';
+import { type FsPath, dirPrefix, parentOf, ROOT } from './names.js';
 import type { InodeTable, Node, RemoteObject } from './nodes.js';
 import type { OpenFiles } from './open-files.js';
 
@@ -23,6 +23,8 @@ export interface TreeDeps {
   readonly posix: PosixConfig;
   readonly now: () => number;
   readonly mountedAt: Date;
+  /** How long an emptied directory waits for rmdir before its marker is written, ms. */
+  readonly markerDelayMs: number;
 }
 
 const DIRECTORY_CONTENT_TYPE = 'application/x-directory';
@@ -30,6 +32,8 @@ const DIRECTORY_CONTENT_TYPE = 'application/x-directory';
 export class Tree {
   readonly #d: TreeDeps;
   #root: Node & { kind: 'dir' };
+  /** Directories a change may have emptied, shown by this mount until their marker is written. */
+  readonly #emptied = new Map<FsPath, NodeJS.Timeout>();
 
   constructor(deps: TreeDeps) {
     this.#d = deps;
@@ -37,8 +41,11 @@ export class Tree {
     this.#root = { kind: 'dir', marker: this.#rootMarker(metadataWithAttrs({}, attrs)), markerKnown: true };
   }
 
-  /** The node at `path`, hiding a file whose delete is in flight or deferred. */
-  async lookup(path: FsPath): Promise<Node | undefined> {
+  /**
+   * The node at `path`, hiding a file whose delete is in flight or deferred. `metadata`: whether
+   * the s3fs headers are needed (stat, or a file about to be written), or existence and kind do.
+   */
+  async lookup(path: FsPath, metadata = true): Promise<Node | undefined> {
     if (path === ROOT) return this.#root;
     const open = this.#d.files.get(path);
     if (open) {
@@ -52,19 +59,26 @@ export class Tree {
       };
       return { kind: 'file', object };
     }
-    const node = await this.#d.namespace.lookup(path);
-    return node?.kind === 'file' && this.hidden(node.object) ? undefined : node;
+    const node = await this.#d.namespace.lookup(path, metadata);
+    if (node?.kind === 'file' && this.hidden(node.object)) return undefined;
+    if (!node && this.#emptied.has(path)) return { kind: 'dir', marker: undefined, markerKnown: true };
+    return node;
   }
 
-  async require(path: FsPath): Promise<Node> {
-    const node = await this.lookup(path);
+  async require(path: FsPath, metadata = true): Promise<Node> {
+    const node = await this.lookup(path, metadata);
     if (!node) throw new FsError('ENOENT', path);
     return node;
   }
 
   async requireDir(path: FsPath): Promise<void> {
-    const node = await this.require(path);
+    const node = await this.require(path, false);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
+  }
+
+  /** Directories inside `dir` kept only by this mount until their marker is written. */
+  emptiedChildrenOf(dir: FsPath): FsPath[] {
+    return [...this.#emptied.keys()].filter((p) => parentOf(p) === dir);
   }
 
   /** An object whose delete is in flight, or deferred until its readers close (that version only). */
@@ -93,25 +107,54 @@ export class Tree {
     const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
     const openInside = this.#d.files.below(path).some((f) => f.path !== path);
     if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
+    this.#forgetEmptied(path);
     await this.#d.store.delete(prefix);
     this.forget(path);
     this.#d.inodes.forget(path);
   }
 
   /**
-   * A directory that exists only because keys lie below it vanishes with its last child. When a
-   * change empties such a directory, a marker object keeps it, as a local filesystem would.
+   * A directory that exists only because keys lie below it vanishes with its last child; a local
+   * filesystem keeps it. When a change may have emptied such a directory, this mount keeps showing
+   * it and, unless `rmdir` removes it first (as `rm -rf` does at once), writes a marker object a
+   * moment later — so emptying a folder costs no marker written only to be deleted again.
    */
   async keepVisible(dir: FsPath): Promise<void> {
-    if (dir === ROOT) return;
-    const node = await this.lookup(dir);
+    if (dir === ROOT || this.#emptied.has(dir)) return;
+    const node = await this.#d.namespace.lookup(dir, false);
     if (node?.kind === 'dir' && node.marker) return;
+    if (this.#d.namespace.listedNames(dir) > 0) return;
+    const timer = setTimeout(() => void this.#writeKeptMarker(dir).catch(() => undefined), this.#d.markerDelayMs);
+    timer.unref();
+    this.#emptied.set(dir, timer);
+  }
+
+  /** Writes the markers of emptied directories now (fsync of a directory, unmount). */
+  async flushEmptied(): Promise<void> {
+    await Promise.all([...this.#emptied.keys()].map((dir) => this.#writeKeptMarker(dir)));
+  }
+
+  /** Before a directory is renamed or filled: an emptied one gets its marker first. */
+  async materialize(dir: FsPath): Promise<void> {
+    if (this.#emptied.has(dir)) await this.#writeKeptMarker(dir);
+  }
+
+  async #writeKeptMarker(dir: FsPath): Promise<void> {
+    if (!this.#forgetEmptied(dir)) return;
     const prefix = dirPrefix(dir);
     const page = await this.#d.store.listPage(prefix, '/', undefined, 1);
     if (page.objects.length > 0 || page.prefixes.length > 0) return;
     const { posix } = this.#d;
     const attrs: PosixAttrs = { mode: S_IFDIR | posix.dirMode, uid: posix.uid, gid: posix.gid, mtimeMs: this.#d.now() };
     await this.putMarker(dir, attrs, {});
+  }
+
+  #forgetEmptied(dir: FsPath): boolean {
+    const timer = this.#emptied.get(dir);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.#emptied.delete(dir);
+    return true;
   }
 
   /** Stores a directory's attributes: its marker object, or for the root, memory. */
@@ -121,6 +164,7 @@ export class Tree {
       this.#root = { kind: 'dir', marker: this.#rootMarker(metadata), markerKnown: true };
       return;
     }
+    this.#forgetEmptied(path);
     const key = dirPrefix(path);
     const { etag } = await this.#d.store.put(key, Buffer.alloc(0), { metadata, contentType: DIRECTORY_CONTENT_TYPE });
     const marker: RemoteObject = { key, sizeBytes: 0, etag, lastModified: new Date(this.#d.now()), metadata, contentType: DIRECTORY_CONTENT_TYPE };

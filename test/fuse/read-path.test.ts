@@ -306,7 +306,8 @@ describe('symlinks in the s3fs layout (body = target, x-amz-meta-mode with S_IFL
 });
 
 describe('keys that are not file names', () => {
-  it('a key and a prefix with the same name (both, both/child): the directory wins', async () => {
+  it('a key and a prefix with the same name (both, both/child): the directory wins once a listing showed both', async () => {
+    await mustRun('ls', ['-1', session.dir]);
     expect(await stat('%F', 'both')).toBe('directory');
     expect((await mustRun('ls', ['-1', at('both')])).stdout).toBe('child\n');
     expect((await mustRun('cat', [at('both/child')])).stdout).toBe('child of both\n');

@@ -171,6 +171,8 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     maxStatEntries: 1_000,
     readAheadMaxBytes: 4 * BLOCK_BYTES,
     memoryBudgetBytes: 1024 * 1024,
+    statFromListing: false,
+    metadataReadAhead: 8,
     ...options.cache,
   };
   const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, capacityBytes: 2 ** 50, ...options.posix };

@@ -25,14 +25,30 @@ describe('directories', () => {
     expect(root.filter((e) => e.name !== '.' && e.name !== '..').every((e) => e.typeBits === S_IFDIR)).toBe(true);
   });
 
-  it('win over a file of the same name', async () => {
+  it('win over a file of the same name in a listing', async () => {
     const t = await fixture();
     t.store.putObject('both', 'I am a file');
     t.store.putObject('both/child', 'c');
-    expect((await t.fs.getattr('/both')).mode & S_IFMT).toBe(S_IFDIR);
     expect(await t.names('/')).toEqual(['both']);
+    expect((await t.fs.getattr('/both')).mode & S_IFMT).toBe(S_IFDIR);
     expect(await t.names('/both')).toEqual(['child']);
     expect(await errnoOf(t.fs.open('/both', OpenFlags.O_RDONLY))).toBe('EISDIR');
+  });
+
+  it('win over a file of the same name in lookups after a listing showed both, even with no caching', async () => {
+    const t = await fixture({ cache: { statTtlMs: 0, negativeTtlMs: 0 } });
+    t.store.putObject('both', 'I am a file');
+    t.store.putObject('both/child', 'c');
+    expect(await t.names('/')).toEqual(['both']);
+    expect((await t.fs.getattr('/both')).mode & S_IFMT).toBe(S_IFDIR);
+  });
+
+  it('win over an empty object of the same name when looked up without a listing', async () => {
+    const t = await fixture();
+    t.store.putObject('placeholder', '');
+    t.store.putObject('placeholder/child', 'c');
+    expect((await t.fs.getattr('/placeholder')).mode & S_IFMT).toBe(S_IFDIR);
+    expect(await t.names('/placeholder')).toEqual(['child']);
   });
 
   it('include an object dir/ that has data, shown as a directory', async () => {
