@@ -47,19 +47,27 @@ export interface FilesystemDeps {
   readonly markerDelayMs?: number;
 }
 
+export type EntryKind = 'file' | 'dir' | 'symlink';
+
 export interface DirEntry {
   readonly name: string;
-  /** Type bits only when known without a HEAD; 0 lets the kernel ask (DT_UNKNOWN). */
-  readonly typeBits: number;
+  /** Undefined when only a HEAD could tell (a small object may be a symlink). */
+  readonly kind: EntryKind | undefined;
   readonly ino: number;
 }
 
+export interface Directory {
+  readonly ino: number;
+  readonly parentIno: number;
+  /** The names inside, without `.` and `..`. */
+  readonly entries: readonly DirEntry[];
+}
+
 export interface StatFs {
-  readonly blockSizeBytes: number;
-  readonly totalBlocks: number;
-  readonly freeBlocks: number;
-  readonly totalInodes: number;
-  readonly freeInodes: number;
+  readonly capacityBytes: number;
+  readonly freeBytes: number;
+  readonly files: number;
+  readonly freeFiles: number;
   readonly nameMaxBytes: number;
 }
 
@@ -68,7 +76,6 @@ export const OpenFlags = { O_ACCMODE: 3, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_
 
 /** Symlink targets are small; a larger body is not a symlink written by s3fs or us. */
 const MAX_SYMLINK_BYTES = 4096;
-const UNCHANGED_ID = 0xffffffff;
 
 export class S3Filesystem {
   readonly #deps: FilesystemDeps;
@@ -184,43 +191,39 @@ export class S3Filesystem {
     return this.#stat(path, await this.#tree.require(path));
   }
 
-  async fgetattr(fh: number, rawPath: string): Promise<Stat> {
-    const handle = this.#files.handles.find(fh);
-    if (!handle) return this.getattr(rawPath);
+  async fgetattr(fh: number): Promise<Stat> {
+    const handle = this.#files.handles.get(fh);
     if (handle.kind === 'file') return this.#statOfOpenFile(handle.file);
     const writing = this.#writerOf(handle);
     if (writing) return this.#statOfOpenFile(writing);
     return this.#stat(handle.path, { kind: 'file', object: handle.object });
   }
 
-  async readdir(rawPath: string): Promise<DirEntry[]> {
+  async readdir(rawPath: string): Promise<Directory> {
     const path = toFsPath(rawPath);
     await this.#tree.requireDir(path);
     const listing = await this.#namespace.list(path);
     if (listing.hiddenCount > 0) {
       this.#log.debug(`readdir ${path}: ${listing.hiddenCount} keys are not valid file names and are not shown`);
     }
-    const entries: DirEntry[] = [
-      { name: '.', typeBits: S_IFDIR, ino: this.#inodes.ino(path) },
-      { name: '..', typeBits: S_IFDIR, ino: this.#inodes.ino(parentOf(path)) },
-    ];
+    const entries: DirEntry[] = [];
     const listed = new Set<string>();
     for (const { name, node } of listing.entries) {
       if (node.kind === 'file' && this.#tree.hidden(node.object)) continue;
       listed.add(name);
-      entries.push({ name, typeBits: typeBitsIfKnown(node), ino: this.#inodes.ino(childPath(path, name)) });
+      entries.push({ name, kind: kindIfKnown(node), ino: this.#inodes.ino(childPath(path, name)) });
     }
     // Files created here and not uploaded yet, and emptied directories whose marker is not written
     // yet, exist only locally.
     const local = [
-      ...this.#files.childrenOf(path).map((f) => ({ path: f.path, typeBits: S_IFREG })),
-      ...this.#tree.emptiedChildrenOf(path).map((p) => ({ path: p, typeBits: S_IFDIR })),
+      ...this.#files.childrenOf(path).map((f) => ({ path: f.path, kind: 'file' as const })),
+      ...this.#tree.emptiedChildrenOf(path).map((p) => ({ path: p, kind: 'dir' as const })),
     ];
-    for (const { path: child, typeBits } of local) {
+    for (const { path: child, kind } of local) {
       const name = baseName(child);
-      if (!listed.has(name)) entries.push({ name, typeBits, ino: this.#inodes.ino(child) });
+      if (!listed.has(name)) entries.push({ name, kind, ino: this.#inodes.ino(child) });
     }
-    return entries;
+    return { ino: this.#inodes.ino(path), parentIno: this.#inodes.ino(parentOf(path)), entries };
   }
 
   async access(rawPath: string, mode: number): Promise<void> {
@@ -231,19 +234,9 @@ export class S3Filesystem {
   }
 
   async statfs(): Promise<StatFs> {
-    // S3 has no capacity: report --disk-size, all free, so df and installers do not refuse. The
-    // binding packs counts into 32 bits, so the block size grows until the count fits.
-    let blockSizeBytes = 4096;
-    while (this.#deps.posix.capacityBytes / blockSizeBytes >= 2 ** 32) blockSizeBytes *= 2;
-    const totalBlocks = Math.floor(this.#deps.posix.capacityBytes / blockSizeBytes);
-    return {
-      blockSizeBytes,
-      totalBlocks,
-      freeBlocks: totalBlocks,
-      totalInodes: 2 ** 32 - 1,
-      freeInodes: 2 ** 32 - 1,
-      nameMaxBytes: NAME_MAX_BYTES,
-    };
+    // S3 has no capacity: report --disk-size, all free, so df and installers do not refuse.
+    const { capacityBytes } = this.#deps.posix;
+    return { capacityBytes, freeBytes: capacityBytes, files: Number.MAX_SAFE_INTEGER, freeFiles: Number.MAX_SAFE_INTEGER, nameMaxBytes: NAME_MAX_BYTES };
   }
 
   // ---- files ----
@@ -484,12 +477,9 @@ export class S3Filesystem {
     await this.#updateAttrs(rawPath, (a) => ({ ...a, mode: (a.mode & S_IFMT) | (mode & PERMISSION_BITS) }));
   }
 
-  async chown(rawPath: string, uid: number, gid: number): Promise<void> {
-    await this.#updateAttrs(rawPath, (a) => ({
-      ...a,
-      uid: uid === UNCHANGED_ID || uid === -1 ? a.uid : uid,
-      gid: gid === UNCHANGED_ID || gid === -1 ? a.gid : gid,
-    }));
+  /** `uid`/`gid` undefined: left as they are. */
+  async chown(rawPath: string, uid: number | undefined, gid: number | undefined): Promise<void> {
+    await this.#updateAttrs(rawPath, (a) => ({ ...a, uid: uid ?? a.uid, gid: gid ?? a.gid }));
   }
 
   /** `mtimeMs` undefined: UTIME_OMIT, nothing to store (atime is not kept). */
@@ -611,11 +601,11 @@ export class S3Filesystem {
   }
 }
 
-/** The type readdir can tell without a HEAD; 0 (DT_UNKNOWN) makes the kernel ask. */
-function typeBitsIfKnown(node: Node): number {
-  if (node.kind === 'dir') return S_IFDIR;
+/** The type readdir can tell without a HEAD. */
+function kindIfKnown(node: Node): EntryKind | undefined {
+  if (node.kind === 'dir') return 'dir';
   const { metadata, sizeBytes } = node.object;
   // Only a small object can be a symlink (its body is the target): a big one is a regular file.
-  if (metadata === undefined) return sizeBytes > MAX_SYMLINK_BYTES ? S_IFREG : 0;
-  return kindFromMetadata(metadata) === 'symlink' ? S_IFLNK : S_IFREG;
+  if (metadata === undefined) return sizeBytes > MAX_SYMLINK_BYTES ? 'file' : undefined;
+  return kindFromMetadata(metadata);
 }

@@ -355,15 +355,14 @@ export class Namespace {
       let token: string | undefined;
       do {
         const page = await this.#store.listPage(prefix, '/', token);
-        for (const p of page.prefixes) {
-          const name = p.slice(prefix.length, -1);
+        // Folders and files in one key order, as the bucket sorts them.
+        const items = [
+          ...page.prefixes.map((p) => ({ name: p.slice(prefix.length, -1), object: undefined })),
+          ...page.objects.filter((o) => o.key !== prefix).map((o) => ({ name: o.key.slice(prefix.length), object: o })),
+        ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const { name, object } of items) {
           if (!isName(name)) listing.hiddenCount++;
-          else this.#addListed(path, listing, name, 'dir');
-        }
-        for (const object of page.objects) {
-          if (object.key === prefix) continue; // the directory's own marker
-          const name = object.key.slice(prefix.length);
-          if (!isName(name)) listing.hiddenCount++;
+          else if (!object) this.#addListed(path, listing, name, 'dir');
           else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
         }
         token = page.nextToken;

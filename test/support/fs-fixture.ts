@@ -103,13 +103,10 @@ export class FsFixture {
     }
   }
 
-  /** Names in a directory listing, without `.` and `..`, sorted. */
+  /** Names in a directory listing, sorted. */
   async names(dirPath: string): Promise<string[]> {
-    const entries = await this.fs.readdir(dirPath);
-    return entries
-      .map((e) => e.name)
-      .filter((n) => n !== '.' && n !== '..')
-      .sort();
+    const { entries } = await this.fs.readdir(dirPath);
+    return entries.map((e) => e.name).sort();
   }
 
   /** The body of a key as another client of the bucket reads it. */

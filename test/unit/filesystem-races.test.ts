@@ -224,7 +224,7 @@ it('fstat of a read handle keeps the size of the version it reads when another c
   expect((await t.fs.read(fh, 0, 100)).toString()).toBe('short');
   t.store.putObject('f', Buffer.from('a much longer body'));
   expect((await t.fs.getattr('/f')).sizeBytes).toBe(18);
-  expect((await t.fs.fgetattr(fh, '/f')).sizeBytes).toBe(5);
+  expect((await t.fs.fgetattr(fh)).sizeBytes).toBe(5);
   // The cached block of the pinned version still serves it.
   expect((await t.fs.read(fh, 0, 100)).toString()).toBe('short');
   await t.fs.release(fh);

@@ -145,7 +145,7 @@ describe('truncate and sparse writes', () => {
     t.store.putObject('f', 'abcdef');
     const fh = await t.fs.open('/f', O_RDWR);
     await t.fs.ftruncate(fh, 2);
-    expect((await t.fs.fgetattr(fh, '/f')).sizeBytes).toBe(2);
+    expect((await t.fs.fgetattr(fh)).sizeBytes).toBe(2);
     await t.fs.ftruncate(fh, 4);
     expect((await t.fs.read(fh, 0, 10)).equals(Buffer.from('ab\0\0'))).toBe(true);
     await t.fs.flush(fh);
@@ -596,8 +596,8 @@ describe('attributes', () => {
     await t.writeFile('/f.txt', data);
     const copiesBefore = t.store.calls.copy;
     await t.fs.chmod('/f.txt', 0o600);
-    await t.fs.chown('/f.txt', 7, 0xffffffff);
-    await t.fs.chown('/f.txt', 0xffffffff, 8);
+    await t.fs.chown('/f.txt', 7, undefined);
+    await t.fs.chown('/f.txt', undefined, 8);
     await t.fs.utimens('/f.txt', 1_600_000_000_000);
     expect(t.store.calls.copy - copiesBefore).toBe(4);
     const object = t.store.getObject('f.txt');

@@ -4,10 +4,10 @@
 // because fuse-native otherwise answers a silent -1 (EPERM). Per-operation timeouts are chosen here:
 // none where an upload may be finishing, a bound from the S3 retry budget elsewhere.
 
-import Fuse, { type FuseOps, type FuseOptions, type FuseStat, type OpName } from 'fuse-native';
+import Fuse, { type FuseOps, type FuseOptions, type FuseStat, type FuseStatfs, type OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
 import { Errno, toErrno } from '../errno.js';
-import type { S3Filesystem } from '../filesystem.js';
+import type { EntryKind, S3Filesystem, StatFs } from '../filesystem.js';
 import type { Stat } from '../stat.js';
 
 export interface BindingOptions {
@@ -19,6 +19,38 @@ export interface BindingOptions {
   readonly boundedOpTimeoutMs: number;
   /** Kernel caching of attributes and names, seconds. */
   readonly attrTimeoutSec: number;
+}
+
+const TYPE_BITS: Record<EntryKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 };
+/** chown(2)'s "leave unchanged", as fuse-native passes it: -1, or its 32-bit unsigned form. */
+const UNCHANGED_IDS: ReadonlySet<number> = new Set([-1, 0xffffffff]);
+
+function idOrUnchanged(id: number): number | undefined {
+  return UNCHANGED_IDS.has(id) ? undefined : id;
+}
+
+/** statvfs counts are 32-bit in fuse-native: the block size grows until the capacity fits. */
+function toFuseStatfs(s: StatFs): FuseStatfs {
+  const UINT32_MAX = 2 ** 32 - 1;
+  let blockSizeBytes = 4096;
+  while (s.capacityBytes / blockSizeBytes > UINT32_MAX) blockSizeBytes *= 2;
+  const blocks = Math.floor(s.capacityBytes / blockSizeBytes);
+  const free = Math.floor(s.freeBytes / blockSizeBytes);
+  const files = Math.min(s.files, UINT32_MAX);
+  const freeFiles = Math.min(s.freeFiles, UINT32_MAX);
+  return {
+    bsize: blockSizeBytes,
+    frsize: blockSizeBytes,
+    blocks,
+    bfree: free,
+    bavail: free,
+    files,
+    ffree: freeFiles,
+    favail: freeFiles,
+    fsid: 0,
+    flag: 0,
+    namemax: s.nameMaxBytes,
+  };
 }
 
 /** fuse-native passes all-ones for UTIME_OMIT (see patches/fuse-native+2.2.6.patch). */
@@ -69,9 +101,15 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
     init: (cb) => cb(0),
     getattr: (path, cb) => run('getattr', path, () => fs.getattr(path), (e, st) => cb(e, st && toFuseStat(st))),
     readdir: (path, cb) =>
-      run('readdir', path, () => fs.readdir(path), (e, entries) => {
-        if (e || !entries) return cb(e);
-        const stats = entries.map((entry) => ({ mode: entry.typeBits, ino: entry.ino }) as FuseStat);
+      run('readdir', path, () => fs.readdir(path), (e, dir) => {
+        if (e || !dir) return cb(e);
+        const entries = [
+          { name: '.', kind: 'dir' as const, ino: dir.ino },
+          { name: '..', kind: 'dir' as const, ino: dir.parentIno },
+          ...dir.entries,
+        ];
+        // Type bits 0 are DT_UNKNOWN: the kernel asks getattr.
+        const stats = entries.map((entry) => ({ mode: entry.kind ? TYPE_BITS[entry.kind] : 0, ino: entry.ino }) as FuseStat);
         cb(0, entries.map((entry) => entry.name), stats);
       }),
     open: (path, flags, cb) => run('open', path, () => fs.open(path, flags), (e, fh) => cb(e, fh)),
@@ -85,23 +123,10 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
     getxattr: (path, name, _position, cb) => run('getxattr', path, () => fs.getxattr(path, name), (e, v) => cb(e, v)),
     listxattr: (path, cb) => run('listxattr', path, () => fs.listxattr(path), (e, list) => cb(e, list)),
     access: (path, mode, cb) => run('access', path, () => fs.access(path, mode), plain(cb)),
-    statfs: (path, cb) =>
-      run('statfs', path, () => fs.statfs(), (e, s) =>
-        cb(e, s && {
-          bsize: s.blockSizeBytes,
-          frsize: s.blockSizeBytes,
-          blocks: s.totalBlocks,
-          bfree: s.freeBlocks,
-          bavail: s.freeBlocks,
-          files: s.totalInodes,
-          ffree: s.freeInodes,
-          favail: s.freeInodes,
-          fsid: 0,
-          flag: 0,
-          namemax: s.nameMaxBytes,
-        }),
-      ),
-    fgetattr: (path, fd, cb) => run('fgetattr', path, () => fs.fgetattr(fd, path), (e, st) => cb(e, st && toFuseStat(st))),
+    statfs: (path, cb) => run('statfs', path, () => fs.statfs(), (e, s) => cb(e, s && toFuseStatfs(s))),
+    // fh 0 is libfuse's "no handle": answer from the path.
+    fgetattr: (path, fd, cb) =>
+      run('fgetattr', path, () => (fd === 0 ? fs.getattr(path) : fs.fgetattr(fd)), (e, st) => cb(e, st && toFuseStat(st))),
     create: (path, mode, cb) => run('create', path, () => fs.create(path, mode), (e, fh) => cb(e, fh)),
     write: (path, fd, buffer, length, position, cb) =>
       // `buffer` is fuse-native's and valid until we answer; the core is done with it by then.
@@ -118,7 +143,7 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
     rmdir: (path, cb) => run('rmdir', path, () => fs.rmdir(path), plain(cb)),
     symlink: (target, path, cb) => run('symlink', path, () => fs.symlink(target, path), plain(cb)),
     chmod: (path, mode, cb) => run('chmod', path, () => fs.chmod(path, mode), plain(cb)),
-    chown: (path, uid, gid, cb) => run('chown', path, () => fs.chown(path, uid, gid), plain(cb)),
+    chown: (path, uid, gid, cb) => run('chown', path, () => fs.chown(path, idOrUnchanged(uid), idOrUnchanged(gid)), plain(cb)),
     utimens: (path, _atime, mtime, cb) =>
       run('utimens', path, () => fs.utimens(path, mtime >= UTIME_OMIT_THRESHOLD ? undefined : mtime), plain(cb)),
     setxattr: (path, name, value, _position, flags, cb) => run('setxattr', path, () => fs.setxattr(path, name, value, flags), plain(cb)),
