@@ -2,11 +2,14 @@
 // No filesystem logic lives here. Bad input ends with one line on stderr and a non-zero exit.
 // Credentials never come from argv: the standard AWS chain (env, profile, ~/.aws) provides them.
 
+import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
 import { createLogger } from './log.js';
 import { defaultLogFile, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
+import { CredentialsError, loadPasswdKeys } from './credentials.js';
+import { helperCall } from './fstab.js';
 import { MountError, startMount } from './run.js';
 
 class UsageError extends Error {}
@@ -56,11 +59,15 @@ function mountOptions(y: Argv) {
   return y
     .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
     .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' })
-    .group(['endpoint', 'region', 'path-style', 'profile', 'checksum', 'request-timeout', 'max-attempts'], 'S3:')
+    .group(['endpoint', 'region', 'path-style', 'profile', 'passwd-file', 'checksum', 'request-timeout', 'max-attempts'], 'S3:')
     .option('endpoint', { type: 'string', describe: 'S3-compatible server URL (MinIO, RustFS, Ceph RGW...); default AWS S3 or AWS_ENDPOINT_URL' })
     .option('region', { type: 'string', describe: 'region; any string works with a custom endpoint' })
     .option('path-style', { type: 'boolean', describe: 'bucket in the URL path (default: on with --endpoint)' })
     .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws (credentials never come from the command line)' })
+    .option('passwd-file', {
+      type: 'string',
+      describe: 's3fs-style keys file (ACCESS_KEY:SECRET or BUCKET:ACCESS_KEY:SECRET, mode 600); default ~/.passwd-bucketfs or /etc/passwd-bucketfs (then s3fs\'s) when the environment names no keys',
+    })
     .option('checksum', { choices: ['when-required', 'when-supported'] as const, default: DEFAULTS.s3.checksumMode, describe: 'request checksums: when-required is what S3-compatible servers accept' })
     .option('request-timeout', { type: 'number', describe: `seconds per S3 request attempt (default ${DEFAULTS.s3.requestTimeoutMs / 1000})` })
     .option('max-attempts', { type: 'number', describe: `attempts per S3 request, with backoff (default ${DEFAULTS.s3.maxAttempts})` })
@@ -164,6 +171,12 @@ export function buildConfig(args: MountArgs): MountConfig {
 
 async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promise<void> {
   const config = buildConfig(args);
+  try {
+    await loadPasswdKeys(config.s3.bucket, args['passwd-file'], config.s3.profile);
+  } catch (e) {
+    if (e instanceof CredentialsError) throw new UsageError(e.message);
+    throw e;
+  }
   if (!config.foreground) {
     const logFile = args['log-file'] ?? defaultLogFile(config.s3.bucket);
     const pid = await startInBackground(rawArgv, logFile);
@@ -191,10 +204,35 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
   await removePidFile(running.mountpoint);
 }
 
+const COMMANDS = new Set(['mount', 'unmount']);
+/** The daemon is always started through bin/bucketfs, whichever front end (mount.bucketfs) ran. */
+const BUCKETFS_BIN = fileURLToPath(new URL('../../bin/bucketfs', import.meta.url));
+
+/**
+ * /sbin/mount.bucketfs, and `bucketfs SOURCE MOUNTPOINT -o …` as mount.fuse calls it for
+ * `-t fuse.bucketfs`: the fstab form, run as `bucketfs mount` (in the background, returning once ready).
+ */
+export async function mountHelperMain(argv: readonly string[]): Promise<number> {
+  let call;
+  try {
+    call = helperCall(hideBin([...argv]));
+  } catch (e) {
+    process.stderr.write(`mount.bucketfs: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (call.verbose) process.stderr.write(`mount.bucketfs: bucketfs ${call.args.join(' ')}\n`);
+  if (call.fake) return 0;
+  return main([argv[0] as string, argv[1] as string, ...call.args]);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   // The SDK's multi-line "Node >= 22 soon" notice would precede every one-line error; engines says we run on 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const raw = hideBin([...argv]);
+  if (raw[0] === 'mount-helper') return mountHelperMain([argv[0] as string, argv[1] as string, ...raw.slice(1)]);
+  if (raw[0] !== undefined && !raw[0].startsWith('-') && !COMMANDS.has(raw[0]) && raw.some((a) => a === '-o' || a.startsWith('-o'))) {
+    return mountHelperMain(argv);
+  }
   try {
     await yargs(raw)
       .scriptName('bucketfs')
@@ -205,7 +243,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'mount <source> <mountpoint>',
         'mount a bucket (or bucket:prefix) on an empty directory',
         (y) => mountOptions(y),
-        async (args) => mountCommand(args as MountArgs, [process.argv[1] as string, ...raw]),
+        async (args) => mountCommand(args as MountArgs, [BUCKETFS_BIN, ...raw]),
       )
       .command(
         'unmount <mountpoint>',
