@@ -12,6 +12,7 @@ import { MemoryBudget } from './cache/memory-budget.js';
 import { S3Filesystem } from './fs/filesystem.js';
 import { Spool } from './fs/spool.js';
 import { mount, unmount } from './fs/fuse/binding.js';
+import { BindingError, loadFuse } from './fs/fuse/native.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
 import { describeMountError } from './s3/errors.js';
 import { isStoreError } from './s3/store-error.js';
@@ -55,6 +56,12 @@ export interface RunningMount {
 }
 
 export async function startMount(config: MountConfig, log: Logger): Promise<RunningMount> {
+  // First, so an install that skipped or failed the rebuild fails before anything else is touched.
+  try {
+    loadFuse();
+  } catch (e) {
+    throw e instanceof BindingError ? new MountError(e.message) : e;
+  }
   const mountpoint = await checkMountpoint(config.mountpoint);
   const store = new S3ObjectStore(config.s3, { logger: log.debugEnabled ? (line) => log.debug(line) : undefined });
   try {

@@ -16,14 +16,17 @@ import {
   mountBucket,
   mustRun,
   pidsMentioning,
+  registerDaemon,
   removeTestDir,
   runCli,
   runMountCommand,
+  runTool,
   unmountAll,
   waitFor,
   type S3Access,
   type ToolResult,
 } from '../support/mount-session.js';
+import { installWithPrebuiltFuse } from '../support/install-copy.js';
 import { newBucket, s3Server } from '../support/s3-env.js';
 import { makeClient } from '../support/s3-server.js';
 
@@ -163,6 +166,24 @@ describe('bucketfs mount in the background', () => {
     // `bucketfs unmount` returns only once the daemon has exited.
     expect(isAlive(pid)).toBe(false);
     forgetDaemon(dir);
+  });
+});
+
+describe('an install whose fuse-native rebuild did not run', () => {
+  it.each<Mode>(['background', 'foreground'])('%s: exit ≠ 0 with one line naming the command to run, nothing mounted', async (mode) => {
+    const { root, dir } = await freshMountpoint();
+    const bin = await installWithPrebuiltFuse(path.join(root, 'install'));
+    const args = [bin, 'mount', bucket, dir, '--endpoint', server.endpoint, ...(mode === 'foreground' ? ['--foreground'] : [])];
+    let result: ToolResult;
+    try {
+      result = await runTool(process.execPath, args, { env: { ...process.env, ...cliEnv(server, root) }, timeoutMs: 60_000 });
+    } finally {
+      // Should the check let the mount through, the clean-up must still find what it left.
+      for (const pid of await pidsMentioning(dir)) registerDaemon(pid, dir);
+      if (await isMounted(dir)) registerDaemon(undefined, dir);
+    }
+    const script = path.join(root, 'install', 'scripts', 'build-fuse-native.mjs');
+    await expectCleanFailure(result, dir, new RegExp(`fuse-native in .* is not the patched build bucketfs needs: it loaded the unpatched prebuilt addon .*; run node ${script}$`));
   });
 });
 
