@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
 import { createLogger } from './log.js';
 import { defaultLogFile, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
-import { MountError, startMount } from './run.js';
+import { MountError, healDeadMount, startMount } from './run.js';
 
 class UsageError extends Error {}
 
@@ -157,6 +157,8 @@ export function buildConfig(args: MountArgs): MountConfig {
 
 async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promise<void> {
   const config = buildConfig(args);
+  const healed = await healDeadMount(config.mountpoint);
+  if (healed) process.stdout.write(`${healed}\n`);
   if (!config.foreground) {
     const logFile = args['log-file'] ?? defaultLogFile(config.s3.bucket);
     const pid = await startInBackground(rawArgv, logFile);

@@ -11,7 +11,7 @@ import { BlockCache } from './cache/block-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { S3Filesystem } from './fs/filesystem.js';
 import { Spool } from './fs/spool.js';
-import { mount, unmount } from './fs/fuse/binding.js';
+import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
 import { describeMountError } from './s3/errors.js';
@@ -26,6 +26,23 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return text.split('\n').some((line) => line.split(' ')[4] !== undefined && unescape(line.split(' ')[4] as string) === dir);
+}
+
+/**
+ * A mountpoint whose daemon died answers ENOTCONN ("Transport endpoint is not connected") to
+ * everything until it is detached. The next mount detaches it (fusermount -uz, which needs no daemon)
+ * and returns the one line that tells the user so; undefined when there was nothing to heal.
+ */
+export async function healDeadMount(mountpoint: string): Promise<string | undefined> {
+  const dir = path.resolve(mountpoint);
+  const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
+  if (!(stat instanceof Error) || (stat as NodeJS.ErrnoException).code !== 'ENOTCONN') return undefined;
+  try {
+    await unmountPath(dir);
+  } catch (e) {
+    throw new MountError(`mountpoint ${dir} is a dead FUSE mount (its daemon is gone) and detaching it failed (${(e as Error).message}): run 'fusermount -uz ${dir}'`);
+  }
+  return `healed ${dir}: its daemon had died and left a dead mount (Transport endpoint is not connected); detached it`;
 }
 
 export async function checkMountpoint(mountpoint: string): Promise<string> {
