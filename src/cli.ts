@@ -165,6 +165,9 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
     process.stdout.write(`mounted s3://${config.s3.bucket}/${config.s3.prefix} on ${config.mountpoint} (daemon pid ${pid}, log ${logFile})\n`);
     return;
   }
+  // Everything the daemon writes (spool data and records, rename journal, pid file) holds the
+  // user's data or names: private to the mounting user, like the mount without --allow-other.
+  process.umask(0o077);
   const log = createLogger(config.debug ? 'debug' : 'info');
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.

@@ -59,9 +59,9 @@ export async function isDaemonFor(pid: number, mountpoint: string, recordedStart
 
 export async function writePidFile(mountpoint: string, logFile: string | undefined): Promise<void> {
   const file = pidFile(mountpoint);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const record: PidRecord = { pid: process.pid, mountpoint: path.resolve(mountpoint), logFile, startTicks: await startTicks(process.pid) };
-  await fsp.writeFile(file, JSON.stringify(record));
+  await fsp.writeFile(file, JSON.stringify(record), { mode: 0o600 });
 }
 
 export async function removePidFile(mountpoint: string): Promise<void> {
@@ -83,8 +83,9 @@ export function reportToParent(outcome: { ok: true } | { ok: false; message: str
 
 /** In the parent: start the daemon and wait for its verdict. Resolves with the daemon's pid. */
 export async function startInBackground(argv: readonly string[], logFile: string): Promise<number> {
-  await fsp.mkdir(path.dirname(logFile), { recursive: true });
-  const log = openSync(logFile, 'a');
+  await fsp.mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  // The log names every file touched: private to the mounting user, like the mount itself.
+  const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [...process.execArgv, ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', log, log, 'pipe'],
