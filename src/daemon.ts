@@ -108,15 +108,6 @@ export async function startInBackground(argv: readonly string[], logFile: string
   throw new Error(verdict.replace(/^error /, '').trim() || `the daemon failed to start: see ${logFile}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Asks the daemon of `mountpoint` to unmount and waits for it. A pid file whose process is gone or is
  * no longer that daemon is stale: it is removed, and a mount left behind (also a dead one, whose
@@ -128,11 +119,14 @@ export async function unmountCommand(mountpoint: string, waitMs = 120_000): Prom
     .readFile(pidFile(dir), 'utf8')
     .then((t) => JSON.parse(t) as PidRecord)
     .catch(() => undefined);
-  if (record && (await isDaemonFor(record.pid, dir, record.startTicks))) {
+  const ours = () => record !== undefined && isDaemonFor(record.pid, dir, record.startTicks);
+  if (record && (await ours())) {
     process.kill(record.pid, 'SIGTERM');
+    // Until it is gone or a zombie (empty command line): a daemon that has exited is done, even
+    // while nobody has reaped it yet (its parent, the CLI that started it, exited long ago).
     const deadline = Date.now() + waitMs;
-    while (alive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (alive(record.pid)) {
+    while ((await ours()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (await ours()) {
       throw new Error(`the daemon (pid ${record.pid}) is still finishing uploads after ${waitMs / 1000} s; it will unmount when done (log: ${record.logFile ?? 'stderr'})`);
     }
     await removePidFile(dir);

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudoRandomBytes, putObject, sha256 } from '../support/fixtures.js';
 import {
+  BUCKETFS_BIN,
   cliEnv,
   closedPort,
   forgetDaemon,
@@ -56,6 +57,12 @@ afterAll(async () => {
 });
 
 type Mode = 'background' | 'foreground';
+
+/** Has `pid` exited? Gone, or a zombie its parent has not reaped yet (kill(pid, 0) still works). */
+async function hasExited(pid: number): Promise<boolean> {
+  const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
 
 interface Attempt {
   readonly source?: string;
@@ -171,7 +178,7 @@ describe('bucketfs mount in the background', () => {
     expect(unmounted.stdout.trim()).toBe(`unmounted ${dir}`);
     expect(await isMounted(dir)).toBe(false);
     // `bucketfs unmount` returns only once the daemon has exited.
-    expect(isAlive(pid)).toBe(false);
+    expect(await hasExited(pid)).toBe(true);
     forgetDaemon(dir);
   });
 });
@@ -191,6 +198,31 @@ describe('an install whose fuse-native rebuild did not run', () => {
     }
     const script = path.join(root, 'install', 'scripts', 'build-fuse-native.mjs');
     await expectCleanFailure(result, dir, new RegExp(`fuse-native in .* is not the patched build bucketfs needs: it loaded the unpatched prebuilt addon .*; run node ${script}$`));
+  });
+});
+
+describe('bucketfs unmount of a daemon nobody reaps', () => {
+  it('returns once the daemon has exited, though it stays a zombie', async () => {
+    const { root, dir } = await freshMountpoint();
+    const env = cliEnv(server, root);
+    // The daemon's parent is a `sleep` that never waits for it: once it exits it stays a zombie,
+    // and kill(pid, 0) still succeeds on a zombie.
+    const daemon = `"${process.execPath}" "${BUCKETFS_BIN}" mount ${bucket} "${dir}" --endpoint ${server.endpoint} --foreground`;
+    const parent = spawn('sh', ['-c', `${daemon} >/dev/null 2>&1 & exec sleep 600`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    sleepers.push(parent);
+    expect(await waitFor(() => isMounted(dir), 30_000)).toBe(true);
+    const [pid] = await pidsMentioning(dir);
+    registerDaemon(pid, dir);
+
+    const startedMs = Date.now();
+    const result = await runCli(['unmount', dir], env, 60_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(`unmounted ${dir}`);
+    expect(Date.now() - startedMs).toBeLessThan(30_000);
+    expect(await isMounted(dir)).toBe(false);
+    expect(await hasExited(pid as number)).toBe(true);
+    expect(isAlive(pid as number)).toBe(true); // a zombie: exited, not reaped
+    forgetDaemon(dir);
   });
 });
 
@@ -225,7 +257,7 @@ async function deadMount(): Promise<{ dir: string; root: string }> {
   expect(result.code, result.stderr).toBe(0);
   const pid = Number(/daemon pid (\d+)/.exec(result.stdout)?.[1]);
   process.kill(pid, 'SIGKILL');
-  expect(await waitFor(() => !isAlive(pid), 10_000)).toBe(true);
+  expect(await waitFor(() => hasExited(pid), 10_000)).toBe(true);
   await expect(fsp.stat(dir)).rejects.toMatchObject({ code: 'ENOTCONN' });
   expect(await isMounted(dir)).toBe(true);
   return { dir, root };
