@@ -36,7 +36,9 @@ export async function isMountPoint(dir: string): Promise<boolean> {
 export async function healDeadMount(mountpoint: string): Promise<string | undefined> {
   const dir = path.resolve(mountpoint);
   const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
-  if (!(stat instanceof Error) || (stat as NodeJS.ErrnoException).code !== 'ENOTCONN') return undefined;
+  // ECONNABORTED: the same, caught while the kernel was still tearing the connection down.
+  const code = stat instanceof Error ? (stat as NodeJS.ErrnoException).code : undefined;
+  if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') return undefined;
   try {
     await unmountPath(dir);
   } catch (e) {
