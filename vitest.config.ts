@@ -3,6 +3,11 @@
 // global setup starts once and stops by PID). `npx vitest run --project unit` is the quick loop.
 import { defineConfig } from 'vitest/config';
 
+// The AWS SDK's multi-line "Node >= 22 soon" NodeVersionSupportWarning, once per process, buries
+// the test output; engines says we run on 20. Set here, it reaches the global setup and the
+// workers (they inherit the environment); an explicit value from the caller wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export default defineConfig({
   test: {
     projects: [

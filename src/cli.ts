@@ -10,7 +10,7 @@ import { createLogger } from './log.js';
 import { defaultLogFile, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
 import { CredentialsError, loadPasswdKeys } from './credentials.js';
 import { helperCall } from './fstab.js';
-import { MountError, startMount } from './run.js';
+import { MountError, healDeadMount, startMount } from './run.js';
 
 class UsageError extends Error {}
 
@@ -177,12 +177,17 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
     if (e instanceof CredentialsError) throw new UsageError(e.message);
     throw e;
   }
+  const healed = await healDeadMount(config.mountpoint);
+  if (healed) process.stdout.write(`${healed}\n`);
   if (!config.foreground) {
     const logFile = args['log-file'] ?? defaultLogFile(config.s3.bucket);
     const pid = await startInBackground(rawArgv, logFile);
     process.stdout.write(`mounted s3://${config.s3.bucket}/${config.s3.prefix} on ${config.mountpoint} (daemon pid ${pid}, log ${logFile})\n`);
     return;
   }
+  // Everything the daemon writes (spool data and records, rename journal, pid file) holds the
+  // user's data or names: private to the mounting user, like the mount without --allow-other.
+  process.umask(0o077);
   const log = createLogger(config.debug ? 'debug' : 'info');
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.

@@ -30,13 +30,38 @@ interface PidRecord {
   readonly pid: number;
   readonly mountpoint: string;
   readonly logFile: string | undefined;
+  /** The daemon's start time (/proc/PID/stat, clock ticks since boot): a reused pid has another. */
+  readonly startTicks?: number;
+}
+
+/** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
+async function startTicks(pid: number): Promise<number | undefined> {
+  const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const field = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+  return field === undefined ? undefined : Number(field);
+}
+
+/**
+ * Is `pid` still the bucketfs daemon serving `mountpoint`? Its command line must read
+ * `… bucketfs mount … MOUNTPOINT …` (a relative mountpoint resolved against its working directory)
+ * and its start time must be the recorded one: after a reboot or a crash the pid may belong to anything.
+ */
+export async function isDaemonFor(pid: number, mountpoint: string, recordedStartTicks?: number): Promise<boolean> {
+  const cmdline = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const args = cmdline.split('\0').filter((arg) => arg !== '');
+  const bin = args.findIndex((arg) => path.basename(arg) === 'bucketfs');
+  if (bin < 0 || args[bin + 1] !== 'mount') return false;
+  const cwd = await fsp.readlink(`/proc/${pid}/cwd`).catch(() => '/');
+  if (!args.slice(bin + 2).some((arg) => path.resolve(cwd, arg) === mountpoint)) return false;
+  return recordedStartTicks === undefined || (await startTicks(pid)) === recordedStartTicks;
 }
 
 export async function writePidFile(mountpoint: string, logFile: string | undefined): Promise<void> {
   const file = pidFile(mountpoint);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const record: PidRecord = { pid: process.pid, mountpoint: path.resolve(mountpoint), logFile };
-  await fsp.writeFile(file, JSON.stringify(record));
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const record: PidRecord = { pid: process.pid, mountpoint: path.resolve(mountpoint), logFile, startTicks: await startTicks(process.pid) };
+  await fsp.writeFile(file, JSON.stringify(record), { mode: 0o600 });
 }
 
 export async function removePidFile(mountpoint: string): Promise<void> {
@@ -58,8 +83,9 @@ export function reportToParent(outcome: { ok: true } | { ok: false; message: str
 
 /** In the parent: start the daemon and wait for its verdict. Resolves with the daemon's pid. */
 export async function startInBackground(argv: readonly string[], logFile: string): Promise<number> {
-  await fsp.mkdir(path.dirname(logFile), { recursive: true });
-  const log = openSync(logFile, 'a');
+  await fsp.mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  // The log names every file touched: private to the mounting user, like the mount itself.
+  const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [...process.execArgv, ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', log, log, 'pipe'],
@@ -82,34 +108,32 @@ export async function startInBackground(argv: readonly string[], logFile: string
   throw new Error(verdict.replace(/^error /, '').trim() || `the daemon failed to start: see ${logFile}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Asks the daemon of `mountpoint` to unmount and waits for it; falls back to fusermount. */
+/**
+ * Asks the daemon of `mountpoint` to unmount and waits for it. A pid file whose process is gone or is
+ * no longer that daemon is stale: it is removed, and a mount left behind (also a dead one, whose
+ * daemon crashed) is detached with fusermount as when there is no pid file at all.
+ */
 export async function unmountCommand(mountpoint: string, waitMs = 120_000): Promise<string> {
   const dir = path.resolve(mountpoint);
   const record = await fsp
     .readFile(pidFile(dir), 'utf8')
     .then((t) => JSON.parse(t) as PidRecord)
     .catch(() => undefined);
-  if (record && alive(record.pid)) {
+  const ours = () => record !== undefined && isDaemonFor(record.pid, dir, record.startTicks);
+  if (record && (await ours())) {
     process.kill(record.pid, 'SIGTERM');
+    // Until it is gone or a zombie (empty command line): a daemon that has exited is done, even
+    // while nobody has reaped it yet (its parent, the CLI that started it, exited long ago).
     const deadline = Date.now() + waitMs;
-    while (alive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (alive(record.pid)) {
+    while ((await ours()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (await ours()) {
       throw new Error(`the daemon (pid ${record.pid}) is still finishing uploads after ${waitMs / 1000} s; it will unmount when done (log: ${record.logFile ?? 'stderr'})`);
     }
     await removePidFile(dir);
     return `unmounted ${dir}`;
   }
+  if (record) await removePidFile(dir);
   if (!(await isMountPoint(dir))) throw new Error(`${dir} is not mounted`);
   await unmountPath(dir);
-  await removePidFile(dir);
   return `unmounted ${dir} (no daemon was running for it)`;
 }

@@ -11,7 +11,8 @@ import { BlockCache } from './cache/block-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { S3Filesystem } from './fs/filesystem.js';
 import { Spool } from './fs/spool.js';
-import { mount, unmount } from './fs/fuse/binding.js';
+import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
+import { BindingError, loadFuse } from './fs/fuse/native.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
 import { describeMountError } from './s3/errors.js';
 import { isStoreError } from './s3/store-error.js';
@@ -25,6 +26,25 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return text.split('\n').some((line) => line.split(' ')[4] !== undefined && unescape(line.split(' ')[4] as string) === dir);
+}
+
+/**
+ * A mountpoint whose daemon died answers ENOTCONN ("Transport endpoint is not connected") to
+ * everything until it is detached. The next mount detaches it (fusermount -uz, which needs no daemon)
+ * and returns the one line that tells the user so; undefined when there was nothing to heal.
+ */
+export async function healDeadMount(mountpoint: string): Promise<string | undefined> {
+  const dir = path.resolve(mountpoint);
+  const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
+  // ECONNABORTED: the same, caught while the kernel was still tearing the connection down.
+  const code = stat instanceof Error ? (stat as NodeJS.ErrnoException).code : undefined;
+  if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') return undefined;
+  try {
+    await unmountPath(dir);
+  } catch (e) {
+    throw new MountError(`mountpoint ${dir} is a dead FUSE mount (its daemon is gone) and detaching it failed (${(e as Error).message}): run 'fusermount -uz ${dir}'`);
+  }
+  return `healed ${dir}: its daemon had died and left a dead mount (Transport endpoint is not connected); detached it`;
 }
 
 export async function checkMountpoint(mountpoint: string): Promise<string> {
@@ -55,6 +75,12 @@ export interface RunningMount {
 }
 
 export async function startMount(config: MountConfig, log: Logger): Promise<RunningMount> {
+  // First, so an install that skipped or failed the rebuild fails before anything else is touched.
+  try {
+    loadFuse();
+  } catch (e) {
+    throw e instanceof BindingError ? new MountError(e.message) : e;
+  }
   const mountpoint = await checkMountpoint(config.mountpoint);
   const store = new S3ObjectStore(config.s3, { logger: log.debugEnabled ? (line) => log.debug(line) : undefined });
   try {

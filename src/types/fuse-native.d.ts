@@ -96,5 +96,7 @@ declare module 'fuse-native' {
     mount(cb: (err: Error | null) => void): void;
     unmount(cb: (err: Error | null) => void): void;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;
+    /** Added by patches/fuse-native: the patch version of index.js and of the loaded addon. */
+    static readonly bucketfsPatch?: { readonly js: number; readonly native: number | undefined };
   }
 }

@@ -1,12 +1,19 @@
 // The mount and unmount commands as a user runs them, in the background (the default) and with
 // --foreground: a bad endpoint, bad keys, a missing bucket or an unusable mountpoint must end with a
 // non-zero exit, ONE line on stderr that names the cause, no mount and no daemon left (checked by PID).
+// The daemon's life: a dead mountpoint (daemon SIGKILLed) is healed by the next mount and cleaned by
+// unmount; a pid file whose pid now belongs to another process never gets it signalled; SIGTERM
+// and SIGINT finish uploads, unmount and exit 0.
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { putObject } from '../support/fixtures.js';
+import { pseudoRandomBytes, putObject, sha256 } from '../support/fixtures.js';
 import {
+  BUCKETFS_BIN,
   cliEnv,
   closedPort,
   forgetDaemon,
@@ -16,14 +23,18 @@ import {
   mountBucket,
   mustRun,
   pidsMentioning,
+  registerDaemon,
   removeTestDir,
   runCli,
   runMountCommand,
+  runTool,
   unmountAll,
   waitFor,
   type S3Access,
   type ToolResult,
 } from '../support/mount-session.js';
+import { installWithPrebuiltFuse } from '../support/install-copy.js';
+import { objectBytes } from '../support/s3-objects.js';
 import { newBucket, s3Server } from '../support/s3-env.js';
 import { makeClient } from '../support/s3-server.js';
 
@@ -46,6 +57,12 @@ afterAll(async () => {
 });
 
 type Mode = 'background' | 'foreground';
+
+/** Has `pid` exited? Gone, or a zombie its parent has not reaped yet (kill(pid, 0) still works). */
+async function hasExited(pid: number): Promise<boolean> {
+  const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
 
 interface Attempt {
   readonly source?: string;
@@ -161,7 +178,50 @@ describe('bucketfs mount in the background', () => {
     expect(unmounted.stdout.trim()).toBe(`unmounted ${dir}`);
     expect(await isMounted(dir)).toBe(false);
     // `bucketfs unmount` returns only once the daemon has exited.
-    expect(isAlive(pid)).toBe(false);
+    expect(await hasExited(pid)).toBe(true);
+    forgetDaemon(dir);
+  });
+});
+
+describe('an install whose fuse-native rebuild did not run', () => {
+  it.each<Mode>(['background', 'foreground'])('%s: exit ≠ 0 with one line naming the command to run, nothing mounted', async (mode) => {
+    const { root, dir } = await freshMountpoint();
+    const bin = await installWithPrebuiltFuse(path.join(root, 'install'));
+    const args = [bin, 'mount', bucket, dir, '--endpoint', server.endpoint, ...(mode === 'foreground' ? ['--foreground'] : [])];
+    let result: ToolResult;
+    try {
+      result = await runTool(process.execPath, args, { env: { ...process.env, ...cliEnv(server, root) }, timeoutMs: 60_000 });
+    } finally {
+      // Should the check let the mount through, the clean-up must still find what it left.
+      for (const pid of await pidsMentioning(dir)) registerDaemon(pid, dir);
+      if (await isMounted(dir)) registerDaemon(undefined, dir);
+    }
+    const script = path.join(root, 'install', 'scripts', 'build-fuse-native.mjs');
+    await expectCleanFailure(result, dir, new RegExp(`fuse-native in .* is not the patched build bucketfs needs: it loaded the unpatched prebuilt addon .*; run node ${script}$`));
+  });
+});
+
+describe('bucketfs unmount of a daemon nobody reaps', () => {
+  it('returns once the daemon has exited, though it stays a zombie', async () => {
+    const { root, dir } = await freshMountpoint();
+    const env = cliEnv(server, root);
+    // The daemon's parent is a `sleep` that never waits for it: once it exits it stays a zombie,
+    // and kill(pid, 0) still succeeds on a zombie.
+    const daemon = `"${process.execPath}" "${BUCKETFS_BIN}" mount ${bucket} "${dir}" --endpoint ${server.endpoint} --foreground`;
+    const parent = spawn('sh', ['-c', `${daemon} >/dev/null 2>&1 & exec sleep 600`], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    sleepers.push(parent);
+    expect(await waitFor(() => isMounted(dir), 30_000)).toBe(true);
+    const [pid] = await pidsMentioning(dir);
+    registerDaemon(pid, dir);
+
+    const startedMs = Date.now();
+    const result = await runCli(['unmount', dir], env, 60_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(`unmounted ${dir}`);
+    expect(Date.now() - startedMs).toBeLessThan(30_000);
+    expect(await isMounted(dir)).toBe(false);
+    expect(await hasExited(pid as number)).toBe(true);
+    expect(isAlive(pid as number)).toBe(true); // a zombie: exited, not reaped
     forgetDaemon(dir);
   });
 });
@@ -180,5 +240,150 @@ describe('bucketfs unmount of something not mounted', () => {
     const result = await runCli(['unmount', dir], cliEnv(server, root));
     expect(result.code).not.toBe(0);
     expect(result.stderr.trimEnd().split('\n')).toEqual([`bucketfs: ${dir} is not mounted`]);
+  });
+});
+
+/** The pid file the CLI keeps for `dir` under the state directory `root` (only one per fresh root). */
+async function pidFileOf(root: string): Promise<string> {
+  const runDir = path.join(root, 'cache', 'bucketfs', 'run');
+  const files = (await fsp.readdir(runDir)).filter((f) => f.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return path.join(runDir, files[0] as string);
+}
+
+/** Mounts in the background and SIGKILLs the daemon: the mountpoint is left dead (ENOTCONN). */
+async function deadMount(): Promise<{ dir: string; root: string }> {
+  const { result, dir, root } = await mount('background', {});
+  expect(result.code, result.stderr).toBe(0);
+  const pid = Number(/daemon pid (\d+)/.exec(result.stdout)?.[1]);
+  process.kill(pid, 'SIGKILL');
+  expect(await waitFor(() => hasExited(pid), 10_000)).toBe(true);
+  // Requests caught in flight by the kernel's abort of the connection answer ECONNABORTED; every
+  // later one ENOTCONN, the state a user finds.
+  const code = async () => (await fsp.stat(dir).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code)) as string;
+  expect(await waitFor(async () => (await code()) === 'ENOTCONN', 10_000), await code()).toBe(true);
+  expect(await isMounted(dir)).toBe(true);
+  return { dir, root };
+}
+
+/** A `sleep` that stands for whatever process got a dead daemon's pid; ended by its PID after the test. */
+function unrelatedProcess(): ChildProcess {
+  const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+  sleepers.push(sleeper);
+  return sleeper;
+}
+
+const sleepers: ChildProcess[] = [];
+afterAll(() => {
+  for (const sleeper of sleepers) if (sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
+});
+
+describe('a daemon that died', () => {
+  it('bucketfs mount heals the dead mountpoint, says so in one line, then mounts', async () => {
+    const { dir, root } = await deadMount();
+    const again = await runMountCommand(['mount', bucket, dir, '--endpoint', server.endpoint], cliEnv(server, root), dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+    const lines = again.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`healed ${dir}: its daemon had died and left a dead mount (Transport endpoint is not connected); detached it`);
+    expect(lines[1]).toContain(`mounted s3://${bucket}/ on ${dir}`);
+    expect((await mustRun('cat', [path.join(dir, 'hello.txt')])).stdout).toBe('hello\n');
+    // One mount on the directory, not a live one stacked on a dead one.
+    const mountinfo = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+    expect(mountinfo.split('\n').filter((line) => line.split(' ')[4] === dir)).toHaveLength(1);
+    const unmounted = await runCli(['unmount', dir], cliEnv(server, root));
+    expect(unmounted.stdout.trim(), unmounted.stderr).toBe(`unmounted ${dir}`);
+    expect(await isMounted(dir)).toBe(false);
+    forgetDaemon(dir);
+  });
+
+  it('bucketfs unmount cleans the dead mountpoint and never signals the process that now has the pid', async () => {
+    const { dir, root } = await deadMount();
+    // The crashed daemon's pid now belongs to an unrelated process, started at the recorded time:
+    // only its command line can tell it apart.
+    const sleeper = unrelatedProcess();
+    const record = JSON.parse(await fsp.readFile(await pidFileOf(root), 'utf8')) as Record<string, unknown>;
+    const stat = await fsp.readFile(`/proc/${sleeper.pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    await fsp.writeFile(await pidFileOf(root), JSON.stringify({ ...record, pid: sleeper.pid, startTicks }));
+
+    const result = await runCli(['unmount', dir], cliEnv(server, root));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(`unmounted ${dir} (no daemon was running for it)`);
+    expect(await isMounted(dir)).toBe(false);
+    expect((await fsp.readdir(dir))).toEqual([]);
+    expect(isAlive(sleeper.pid as number)).toBe(true);
+    await expect(fsp.readdir(path.join(root, 'cache', 'bucketfs', 'run'))).resolves.toEqual([]);
+    forgetDaemon(dir);
+  });
+
+  it('a stale pid file on a directory no longer mounted: the process lives, the file goes, one line', async () => {
+    const { dir, root } = await deadMount();
+    await mustRun('fusermount', ['-uz', dir]); // the user cleaned up by hand, the pid file stayed
+    forgetDaemon(dir);
+    const file = await pidFileOf(root);
+    const record = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+    const other = await mountBucket({ bucket, s3: server });
+    const sleeper = unrelatedProcess();
+    try {
+      // Neither an unrelated process nor a live bucketfs daemon of ANOTHER mountpoint is this
+      // directory's daemon.
+      for (const pid of [sleeper.pid as number, other.pid]) {
+        await fsp.writeFile(file, JSON.stringify({ ...record, pid, startTicks: undefined }));
+        const result = await runCli(['unmount', dir], cliEnv(server, root));
+        expect(result.code).not.toBe(0);
+        expect(result.stderr.trimEnd().split('\n')).toEqual([`bucketfs: ${dir} is not mounted`]);
+        await expect(fsp.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+      expect(isAlive(sleeper.pid as number)).toBe(true);
+      expect(isAlive(other.pid)).toBe(true);
+      expect((await mustRun('cat', [path.join(other.dir, 'hello.txt')])).stdout).toBe('hello\n');
+    } finally {
+      await other.unmount();
+    }
+  });
+});
+
+/** Opens argv[1], writes stdin's bytes to it, says so, and holds it open until stdin says more. */
+const HOLDER = [
+  'import os, sys',
+  'data = sys.stdin.buffer.read(int(sys.argv[2]))',
+  'fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)',
+  'done = 0',
+  'while done < len(data):',
+  '    done += os.write(fd, data[done:])',
+  'print("written", done, flush=True)',
+  'sys.stdin.readline()',
+  'try:',
+  '    os.close(fd)',
+  'except OSError:',
+  '    pass',
+].join('\n');
+
+describe.each(['SIGTERM', 'SIGINT'] as const)('%s to the daemon', (signal) => {
+  it('finishes the uploads, unmounts and exits 0', async () => {
+    const session = await mountBucket({ bucket, s3: server });
+    const data = pseudoRandomBytes(`held-${signal}`, 3 * 1024 * 1024 + 17);
+    await fsp.writeFile(path.join(session.dir, `closed-${signal}.txt`), 'closed before the signal\n');
+    // A writer still holding its file open when the signal comes: its bytes are written, not closed.
+    const holder = spawn('python3', ['-c', HOLDER, path.join(session.dir, `held-${signal}.bin`), String(data.length)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const said = once(createInterface({ input: holder.stdout }), 'line');
+      holder.stdin.write(data);
+      expect(await said).toEqual([`written ${data.length}`]);
+
+      process.kill(session.pid, signal);
+      await Promise.race([session.ended, new Promise((r) => setTimeout(r, 60_000))]);
+      expect(session.exitStatus(), session.log()).toBe('code 0');
+      expect(await isMounted(session.dir)).toBe(false);
+      expect((await objectBytes(client, bucket, `closed-${signal}.txt`)).toString()).toBe('closed before the signal\n');
+      expect(sha256(await objectBytes(client, bucket, `held-${signal}.bin`))).toBe(sha256(data));
+    } finally {
+      holder.stdin.end('\n');
+      await session.unmount();
+    }
   });
 });

@@ -42,23 +42,13 @@ T0=$(date +%s.%N)
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1fs", b-a}'; }
 
 # ---------------------------------------------------------------- packages
-need_pkgs=()
-command -v ceph-mon   >/dev/null || need_pkgs+=(ceph-mon)
-command -v ceph-osd   >/dev/null || need_pkgs+=(ceph-osd)
-command -v radosgw    >/dev/null || need_pkgs+=(radosgw)
-command -v ceph       >/dev/null || need_pkgs+=(ceph-common)
-command -v monmaptool >/dev/null || need_pkgs+=(ceph-common)
-command -v curl       >/dev/null || need_pkgs+=(curl)
-command -v uuidgen    >/dev/null || need_pkgs+=(uuid-runtime)
-command -v ss         >/dev/null || need_pkgs+=(iproute2)
-if ((${#need_pkgs[@]})); then
-  [[ ${CEPH_NO_APT:-0} == 1 ]] && die "missing packages: ${need_pkgs[*]}"
-  log "installing ${need_pkgs[*]} (apt-get, --no-install-recommends)"
-  # a policy-rc.d that denies, or no systemd, keeps the packaged units from starting
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    "${need_pkgs[@]}" >&2 || {
-    apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-      --no-install-recommends "${need_pkgs[@]}" >&2; }
+# The list lives in scripts/test-prerequisites.sh (group ceph); it installs what is missing with
+# apt-get, updating the package lists only when the install needs it.
+PREREQ=$(cd "$(dirname "$0")/../.." && pwd)/scripts/test-prerequisites.sh
+if [[ ${CEPH_NO_APT:-0} == 1 ]]; then
+  "$PREREQ" ceph || die "missing packages (CEPH_NO_APT=1 forbids apt-get)"
+else
+  "$PREREQ" --install ceph || die "could not install the Ceph packages"
 fi
 
 mkdir -p "$DIR"

@@ -43,6 +43,8 @@ export interface MountSession {
   log(): string;
   /** Resolves when the daemon process has exited, for whatever reason. */
   readonly ended: Promise<void>;
+  /** How the daemon exited, once it has (`code 0`, `signal SIGKILL`, `spawn error …`). */
+  exitStatus(): string | undefined;
   /** Unmounts and ends the daemon; idempotent; never leaves a mount or the process behind. */
   unmount(): Promise<void>;
 }
@@ -388,6 +390,7 @@ export async function mountBucket(options: MountOptions): Promise<MountSession> 
     pid,
     log: () => logText,
     ended: exitedPromise,
+    exitStatus: () => (exited ? exitDescription : undefined),
     unmount: () => {
       unmounting ??= (async () => {
         try {

@@ -4,11 +4,14 @@
 // because fuse-native otherwise answers a silent -1 (EPERM). Per-operation timeouts are chosen here:
 // none where an upload may be finishing, a bound from the S3 retry budget elsewhere.
 
-import Fuse, { type FuseOps, type FuseOptions, type FuseStat, type FuseStatfs, type OpName } from 'fuse-native';
+import { execFile } from 'node:child_process';
+import type Fuse from 'fuse-native';
+import type { FuseOps, FuseOptions, FuseStat, FuseStatfs, OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
 import { Errno, toErrno } from '../errno.js';
 import type { EntryKind, S3Filesystem, StatFs } from '../filesystem.js';
 import type { Stat } from '../stat.js';
+import { loadFuse } from './native.js';
 
 export interface BindingOptions {
   readonly mountpoint: string;
@@ -174,7 +177,8 @@ export function fuseOptions(options: BindingOptions): FuseOptions {
 
 /** Mounts and resolves once the kernel has sent init. */
 export function mount(fs: S3Filesystem, log: Logger, options: BindingOptions): Promise<Fuse> {
-  const fuse = new Fuse(options.mountpoint, createOps(fs, log), fuseOptions(options));
+  const FuseNative = loadFuse();
+  const fuse = new FuseNative(options.mountpoint, createOps(fs, log), fuseOptions(options));
   return new Promise((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve(fuse))));
 }
 
@@ -182,6 +186,14 @@ export function unmount(fuse: Fuse): Promise<void> {
   return new Promise((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * Detaches a FUSE mount, also one whose daemon is gone, without loading fuse-native (it may be the
+ * broken part): `fusermount -uz` is what fuse-native itself runs. Rejects with fusermount's message.
+ */
 export function unmountPath(mountpoint: string): Promise<void> {
-  return new Promise((resolve, reject) => Fuse.unmount(mountpoint, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile('fusermount', ['-uz', mountpoint], (err, _stdout, stderr) =>
+      err ? reject(new Error(stderr.trim() || err.message)) : resolve(),
+    ),
+  );
 }
