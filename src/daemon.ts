@@ -26,6 +26,37 @@ function pidFile(mountpoint: string): string {
   return path.join(stateDir(), 'run', `${id}.json`);
 }
 
+/**
+ * The control socket of the daemon of `mountpoint`, next to its pid file. A Unix socket path holds
+ * at most 107 bytes: a deep cache folder falls back to a private folder in the system temp dir.
+ */
+export function controlSocketPath(mountpoint: string): string {
+  const beside = pidFile(mountpoint).replace(/\.json$/, '.sock');
+  if (Buffer.byteLength(beside) <= 100) return beside;
+  const id = createHash('sha256').update(beside).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), `bucketfs-${process.getuid?.() ?? 0}`, `${id}.sock`);
+}
+
+/** Mountpoints that have a pid file, with its pid (the daemon may have died since). */
+export async function listPidFiles(): Promise<{ pid: number; mountpoint: string }[]> {
+  const dir = path.join(stateDir(), 'run');
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const out: { pid: number; mountpoint: string }[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const record = await fsp
+      .readFile(path.join(dir, name), 'utf8')
+      .then((t) => JSON.parse(t) as Partial<PidRecord>)
+      .catch(() => undefined);
+    if (typeof record?.pid === 'number' && typeof record.mountpoint === 'string') out.push({ pid: record.pid, mountpoint: record.mountpoint });
+  }
+  return out.sort((a, b) => a.mountpoint.localeCompare(b.mountpoint));
+}
+
+/** True in the daemon the background mount started (before it has reported to its parent). */
+export function isBackgroundDaemon(): boolean {
+  return process.env[READY_FD_ENV] !== undefined;
+}
+
 interface PidRecord {
   readonly pid: number;
   readonly mountpoint: string;
