@@ -1,6 +1,6 @@
-// Counters a daemon keeps for `bucketfs status`: S3 requests (from the store's diagnostics channel,
-// so no layer has to call us) and errors logged (a Logger wrapper that counts ERROR lines and keeps
-// the last one). Cheap enough to run always.
+// Counters a daemon keeps for `bucketfs status`: S3 requests and those that failed (404s are answers,
+// not failures), read from the store's diagnostics channel so no layer has to call us; and errors
+// logged (a Logger wrapper that counts ERROR lines and keeps the last one). Cheap enough to run always.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Logger } from '../log.js';
@@ -14,7 +14,9 @@ export class MountCounters {
   lastErrorAt: string | undefined;
   readonly #onRequest = (message: unknown): void => {
     this.requests++;
-    if ((message as S3RequestEvent).errorCode !== undefined) this.failedRequests++;
+    // A 404 is an answer (a lookup of a name that does not exist), not a failure.
+    const code = (message as S3RequestEvent).errorCode;
+    if (code !== undefined && code !== 'NotFound') this.failedRequests++;
   };
 
   constructor() {

@@ -105,7 +105,7 @@ export class OpenFiles {
   readonly #backgroundUploads: number;
   /** Files waiting for a queue slot, in order, and those the queue is uploading. */
   readonly #queued = new Set<OpenFile>();
-  readonly #uploading = new Set<OpenFile>();
+  readonly #uploading = new Map<OpenFile, Promise<void>>();
   readonly handles = new HandleTable<Handle>();
   /**
    * Keys unlinked while a reader had them open, with the ETag unlinked: hidden now, deleted when
@@ -269,6 +269,8 @@ export class OpenFiles {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SYNC_ALL_CONCURRENCY, files.length) }, worker));
+    // Uploads the queue was running close their files a moment later: let them finish first.
+    await Promise.all(this.#uploading.values());
     return failed;
   }
 
@@ -377,11 +379,11 @@ export class OpenFiles {
     while (this.#uploading.size < this.#backgroundUploads && this.#queued.size > 0) {
       const file = this.#queued.values().next().value as OpenFile;
       this.#queued.delete(file);
-      this.#uploading.add(file);
-      void this.#settle(file).finally(() => {
+      const settling = this.#settle(file).finally(() => {
         this.#uploading.delete(file);
         this.#pump();
       });
+      this.#uploading.set(file, settling);
     }
   }
 

@@ -43,6 +43,8 @@ export interface MountSession {
   log(): string;
   /** Resolves when the daemon process has exited, for whatever reason. */
   readonly ended: Promise<void>;
+  /** How the daemon exited (`code 0`, `signal SIGKILL`...); '' while it runs. */
+  exitDescription(): string;
   /** Unmounts and ends the daemon; idempotent; never leaves a mount or the process behind. */
   unmount(): Promise<void>;
 }
@@ -388,6 +390,7 @@ export async function mountBucket(options: MountOptions): Promise<MountSession> 
     pid,
     log: () => logText,
     ended: exitedPromise,
+    exitDescription: () => exitDescription,
     unmount: () => {
       unmounting ??= (async () => {
         try {
