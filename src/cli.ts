@@ -103,7 +103,10 @@ function mountOptions(y: Argv) {
     .group(['foreground', 'debug', 'log-file'], 'Daemon:')
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
     .option('debug', { type: 'boolean', default: false, describe: 'log every S3 request and FUSE error' })
-    .option('log-file', { type: 'string', describe: 'log file in the background (default ~/.cache/bucketfs/logs/BUCKET.log)' });
+    .option('log-file', {
+      type: 'string',
+      describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
+    });
 }
 
 type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;

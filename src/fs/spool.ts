@@ -65,7 +65,7 @@ export interface SpoolOptions {
   readonly bucketDir: string;
   readonly capacityBytes: number;
   readonly log: Logger;
-  /** Written to owner.json for people who look into the folder (mountpoint, store). */
+  /** Written to the folder's `owner` file (JSON) for people who look into it: mountpoint, store. */
   readonly description?: Readonly<Record<string, string>>;
 }
 
@@ -89,7 +89,7 @@ export async function syncDir(dir: string): Promise<void> {
 /** True when some .data or .json file lies below `dir`. */
 async function holdsRecords(dir: string): Promise<boolean> {
   const entries = await fsp.readdir(dir, { recursive: true }).catch(() => [] as string[]);
-  return entries.some((e) => e.endsWith('.data') || (e.endsWith('.json') && path.basename(e) !== 'owner.json'));
+  return entries.some((e) => e.endsWith('.data') || e.endsWith('.json'));
 }
 
 export class Spool {
@@ -166,7 +166,8 @@ export class Spool {
    */
   async ensureFolder(dir: string): Promise<void> {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const owner = path.join(this.instanceDir, 'owner.json');
+    // Not a .json file: only records and journals are (tools and tests count them).
+    const owner = path.join(this.instanceDir, 'owner');
     if (await fsp.access(owner).then(() => true, () => false)) return;
     const text = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), ...this.#description }, null, 2);
     await fsp.writeFile(owner, text, { mode: 0o600 }).catch(() => undefined);
