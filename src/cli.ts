@@ -6,9 +6,10 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
 import { createLogger } from './log.js';
-import { controlSocketPath, defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
+import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
 import { LogFile } from './log-file.js';
 import { statusCommand, syncCommand } from './control/commands.js';
+import { controlSocketPath } from './control/paths.js';
 import { startControlServer } from './control/server.js';
 import { MountError, startMount } from './run.js';
 

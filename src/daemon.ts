@@ -4,37 +4,22 @@
 // ask the right daemon to finish its uploads and unmount cleanly.
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fsp, openSync, closeSync, writeSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { runFileStem, stateDir } from './control/paths.js';
 import { isMountPoint } from './run.js';
 import { unmountPath } from './fs/fuse/binding.js';
 
 const READY_FD_ENV = 'BUCKETFS_READY_FD';
 
-function stateDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bucketfs');
-}
+
 
 export function defaultLogFile(bucket: string): string {
   return path.join(stateDir(), 'logs', `${bucket}.log`);
 }
 
 function pidFile(mountpoint: string): string {
-  const id = createHash('sha256').update(path.resolve(mountpoint)).digest('hex').slice(0, 16);
-  return path.join(stateDir(), 'run', `${id}.json`);
-}
-
-/**
- * The control socket of the daemon of `mountpoint`, next to its pid file. A Unix socket path holds
- * at most 107 bytes: a deep cache folder falls back to a private folder in the system temp dir.
- */
-export function controlSocketPath(mountpoint: string): string {
-  const beside = pidFile(mountpoint).replace(/\.json$/, '.sock');
-  if (Buffer.byteLength(beside) <= 100) return beside;
-  const id = createHash('sha256').update(beside).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `bucketfs-${process.getuid?.() ?? 0}`, `${id}.sock`);
+  return `${runFileStem(mountpoint)}.json`;
 }
 
 /** Mountpoints that have a pid file, with its pid (the daemon may have died since). */

@@ -3,7 +3,8 @@
 // (--json). Each returns the exit code.
 
 import path from 'node:path';
-import { controlSocketPath, listPidFiles } from '../daemon.js';
+import { listPidFiles } from '../daemon.js';
+import { controlSocketPath } from './paths.js';
 import { ask, ControlError } from './client.js';
 import { type MountStatus, formatStatus, formatSyncProgress } from './status.js';
 

@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { controlSocketPath } from '../../src/control/paths.js';
 import { putObject, sha256 } from '../support/fixtures.js';
 import { cliEnv, mustRun, runCli, waitFor, type MountSession } from '../support/mount-session.js';
 import { useProxiedMounts } from '../support/proxied-mounts.js';
@@ -32,11 +33,19 @@ function mount(bucket: string, spoolDir: string, extraArgs: readonly string[] = 
   return mounts.mount(bucket, ['--spool-dir', spoolDir, '--part-size', '5M', ...extraArgs]);
 }
 
-/** SIGKILL, then clear the dead mount the daemon leaves. */
+/** SIGKILL, then clear the dead mount and the control socket the daemon leaves. */
 async function killHard(session: MountSession): Promise<void> {
   process.kill(session.pid, 'SIGKILL');
   await session.ended;
+  await fsp.rm(controlSocketPath(session.dir, path.join(path.dirname(session.dir), 'cache')), { force: true });
   await session.unmount();
+}
+
+/** How many spool records below `spoolDir` name a multipart upload. */
+async function namedUploads(spoolDir: string): Promise<number> {
+  const names = (await fsp.readdir(spoolDir, { recursive: true })).filter((n) => n.endsWith('.json'));
+  const texts = await Promise.all(names.map((n) => fsp.readFile(path.join(spoolDir, n), 'utf8').catch(() => '')));
+  return texts.filter((t) => t.includes('"uploadId"')).length;
 }
 
 /** Lines of the daemon log at a level. */
@@ -56,9 +65,12 @@ describe('SIGKILL while files are being written', () => {
       expect(await w.send(`open f${i} ${path.join(first.dir, `big-${i}.bin`)}`)).toBe('ok open');
       expect(await w.send(`write f${i} ${f.file}`)).toBe('ok write');
     }
-    // The first close waits for its upload; parts of all three files are in flight.
+    // The first close waits for its upload; parts of all three files are in flight, and the spool
+    // records name their uploads (one created in the instant before a crash cannot be named: see
+    // docs/SEMANTICS.md).
     const closing = w.send('close f0').catch(() => 'killed');
     expect(await waitFor(async () => (await incompleteUploads(client, bucket)).length >= 3, 30_000)).toBe(true);
+    expect(await waitFor(async () => (await namedUploads(spoolDir)) >= 3, 30_000)).toBe(true);
     await killHard(first);
     w.kill();
     await closing;
