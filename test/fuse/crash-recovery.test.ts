@@ -41,11 +41,15 @@ async function killHard(session: MountSession): Promise<void> {
   await session.unmount();
 }
 
+/** The text of every spool record below `spoolDir`. */
+async function spoolTexts(spoolDir: string): Promise<string[]> {
+  const names = (await fsp.readdir(spoolDir, { recursive: true })).filter((n) => n.endsWith('.json'));
+  return Promise.all(names.map((n) => fsp.readFile(path.join(spoolDir, n), 'utf8').catch(() => '')));
+}
+
 /** How many spool records below `spoolDir` name a multipart upload. */
 async function namedUploads(spoolDir: string): Promise<number> {
-  const names = (await fsp.readdir(spoolDir, { recursive: true })).filter((n) => n.endsWith('.json'));
-  const texts = await Promise.all(names.map((n) => fsp.readFile(path.join(spoolDir, n), 'utf8').catch(() => '')));
-  return texts.filter((t) => t.includes('"uploadId"')).length;
+  return (await spoolTexts(spoolDir)).filter((t) => t.includes('"uploadId"')).length;
 }
 
 /** Lines of the daemon log at a level. */
@@ -75,6 +79,11 @@ describe('SIGKILL while files are being written', () => {
     w.kill();
     await closing;
     expect((await incompleteUploads(client, bucket)).length).toBeGreaterThanOrEqual(3);
+    // The records name keys, ranges, ETags and upload ids: never the credentials.
+    const recordsText = (await spoolTexts(spoolDir)).join('\n');
+    expect(recordsText).toContain('"uploadId"');
+    expect(recordsText).not.toContain(server.secretAccessKey);
+    expect(recordsText).not.toContain(server.accessKeyId);
 
     mounts.proxy.setMode('pass');
     const next = await mount(bucket, spoolDir);
