@@ -209,11 +209,6 @@ export class OpenFile {
     return { sizeBytes: p.sizeBytes, doneBytes: Math.min(p.done(), p.sizeBytes), doneAtStartBytes: p.doneAtStartBytes, startedAtMs: p.startedAtMs };
   }
 
-  /** The spool data file, when the file has one. */
-  get spoolPath(): string | undefined {
-    return this.#spoolFile?.dataPath;
-  }
-
   /**
    * Write-back: makes the current content durable in the spool — data fsync'd, then the record
    * (state 'queued') written, fsync'd and renamed into place, and its folder fsync'd — so a crash or
