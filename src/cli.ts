@@ -7,12 +7,23 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
 import { createLogger } from './log.js';
-import { defaultLogFile, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
+import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
 import { CredentialsError, loadPasswdKeys } from './credentials.js';
 import { helperCall } from './fstab.js';
+import { LogFile } from './log-file.js';
+import { statusCommand, syncCommand } from './control/commands.js';
+import { controlSocketPath } from './control/paths.js';
+import { startControlServer } from './control/server.js';
 import { MountError, healDeadMount, startMount } from './run.js';
 
 class UsageError extends Error {}
+
+/** A command that already said why it failed: exit with this code, print nothing more. */
+class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
 
 /** `bucket` or `bucket:prefix/inside` → bucket and a prefix that is '' or ends in '/'. */
 export function parseSource(source: string): { bucket: string; prefix: string } {
@@ -91,15 +102,24 @@ function mountOptions(y: Argv) {
     })
     .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file (default 16M)' })
     .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
-    .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size'], 'Writing:')
+    .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size', 'write-back', 'background-uploads'], 'Writing:')
     .option('part-size', { type: 'string', describe: 'first multipart part size, at least 5M (default 8M)' })
     .option('upload-concurrency', { type: 'number', describe: `parts uploaded at once per file (default ${DEFAULTS.write.uploadConcurrency})` })
     .option('spool-dir', { type: 'string', describe: `where written data waits for upload (default ${DEFAULTS.write.spoolDir})` })
     .option('spool-size', { type: 'string', describe: 'spool capacity; writes past it fail with ENOSPC (default 64G)' })
+    .option('write-back', {
+      type: 'boolean',
+      default: DEFAULTS.write.writeBack,
+      describe: 'close() and fsync() return once the data is durable in the local spool; uploads follow in the background (bucketfs sync waits for them)',
+    })
+    .option('background-uploads', { type: 'number', describe: `files uploaded at once in the background (default ${DEFAULTS.write.backgroundUploads})` })
     .group(['foreground', 'debug', 'log-file'], 'Daemon:')
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
     .option('debug', { type: 'boolean', default: false, describe: 'log every S3 request and FUSE error' })
-    .option('log-file', { type: 'string', describe: 'log file in the background (default ~/.cache/bucketfs/logs/BUCKET.log)' });
+    .option('log-file', {
+      type: 'string',
+      describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
+    });
 }
 
 type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
@@ -121,6 +141,8 @@ export function buildConfig(args: MountArgs): MountConfig {
   const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
   const uploadConcurrency = args['upload-concurrency'] ?? DEFAULTS.write.uploadConcurrency;
   if (!Number.isInteger(uploadConcurrency) || uploadConcurrency < 1 || uploadConcurrency > 64) throw new UsageError('--upload-concurrency must be a whole number from 1 to 64');
+  const backgroundUploads = args['background-uploads'] ?? DEFAULTS.write.backgroundUploads;
+  if (!Number.isInteger(backgroundUploads) || backgroundUploads < 1 || backgroundUploads > 64) throw new UsageError('--background-uploads must be a whole number from 1 to 64');
   const requestTimeoutMs = secondsOption('request-timeout', args['request-timeout'], DEFAULTS.s3.requestTimeoutMs);
   if (requestTimeoutMs < 100) throw new UsageError('--request-timeout must be at least 0.1 seconds');
   return {
@@ -162,6 +184,8 @@ export function buildConfig(args: MountArgs): MountConfig {
       uploadConcurrency,
       spoolDir: args['spool-dir'] ?? DEFAULTS.write.spoolDir,
       spoolSizeBytes: sizeOption('spool-size', args['spool-size'], DEFAULTS.write.spoolSizeBytes),
+      writeBack: args['write-back'],
+      backgroundUploads,
     },
     foreground: args.foreground,
     debug: args.debug,
@@ -188,7 +212,10 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
   // Everything the daemon writes (spool data and records, rename journal, pid file) holds the
   // user's data or names: private to the mounting user, like the mount without --allow-other.
   process.umask(0o077);
-  const log = createLogger(config.debug ? 'debug' : 'info');
+  // The background daemon (and -f with --log-file) writes its own log file, so SIGHUP can reopen it
+  // after logrotate moved it.
+  const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(config.s3.bucket)) : undefined;
+  const log = createLogger(config.debug ? 'debug' : 'info', logFile?.write);
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.
   process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
@@ -201,15 +228,27 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
     throw e;
   }
   await writePidFile(running.mountpoint, args['log-file']);
+  // Without it the mount still works; only `bucketfs status` and `sync` cannot reach it.
+  const control = await startControlServer(controlSocketPath(running.mountpoint), running, log).catch((e: Error) => {
+    log.error(`the control socket could not be opened (bucketfs status and sync will not reach this mount): ${e.message}`);
+    return undefined;
+  });
   reportToParent({ ok: true });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // SIGTERM and SIGINT finish the uploads, unmount and exit 0.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => void running.stop(`received ${signal}`));
   }
+  process.on('SIGHUP', () => {
+    running.reload();
+    logFile?.reopen();
+    log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
+  });
   await running.ended;
+  await control?.close();
   await removePidFile(running.mountpoint);
 }
 
-const COMMANDS = new Set(['mount', 'unmount']);
+const COMMANDS = new Set(['mount', 'unmount', 'status', 'sync']);
 /** The daemon is always started through bin/bucketfs, whichever front end (mount.bucketfs) ran. */
 const BUCKETFS_BIN = fileURLToPath(new URL('../../bin/bucketfs', import.meta.url));
 
@@ -258,9 +297,32 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(`${await unmountCommand(String(args.mountpoint))}\n`);
         },
       )
+      .command(
+        'sync <mountpoint>',
+        'wait until every byte written to the mount before now is in the bucket (exit 0), or say what failed (exit 1)',
+        (y) => y.positional('mountpoint', { type: 'string', demandOption: true }).example('$0 sync ~/bucket', 'after a copy to a --write-back mount'),
+        async (args) => {
+          const code = await syncCommand(String(args.mountpoint), process.stdout, process.stderr);
+          if (code !== 0) throw new ExitCode(code);
+        },
+      )
+      .command(
+        'status [mountpoint]',
+        'show every running mount (or one): bucket, uptime, cache, open files, uploads with progress, errors',
+        (y) =>
+          y
+            .positional('mountpoint', { type: 'string', describe: 'only this mount' })
+            .option('json', { type: 'boolean', default: false, describe: 'print JSON for scripts' })
+            .example('$0 status', 'every mount of this user')
+            .example('$0 status ~/bucket --json', 'one mount, for a script'),
+        async (args) => {
+          const code = await statusCommand(args.mountpoint === undefined ? undefined : String(args.mountpoint), args.json, process.stdout, process.stderr);
+          if (code !== 0) throw new ExitCode(code);
+        },
+      )
       .example('$0 mount my-bucket ~/bucket', 'AWS S3, credentials from the environment or ~/.aws')
       .example('$0 mount photos:2024/ /mnt/photos --endpoint http://127.0.0.1:9000', 'MinIO, a prefix of a bucket')
-      .demandCommand(1, 'name a command: mount or unmount')
+      .demandCommand(1, 'name a command: mount, unmount, sync or status')
       .strict()
       .fail((message, error) => {
         throw error ?? new UsageError(message);
@@ -271,6 +333,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .parseAsync();
     return 0;
   } catch (e) {
+    if (e instanceof ExitCode) return e.code;
     const message = e instanceof UsageError || e instanceof MountError ? e.message : (e as Error).message;
     process.stderr.write(`bucketfs: ${message}\n`);
     return e instanceof UsageError ? 2 : 1;

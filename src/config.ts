@@ -77,6 +77,10 @@ export interface WriteConfig {
   readonly spoolDir: string;
   /** Spool capacity, bytes: a write past it fails with ENOSPC. Default 64 GiB. */
   readonly spoolSizeBytes: number;
+  /** close()/fsync() return once the data is durable in the spool; uploads follow from a queue. Default off. */
+  readonly writeBack: boolean;
+  /** Files uploaded at once in the background (write-back queue, retries, recovery). Default 4. */
+  readonly backgroundUploads: number;
 }
 
 export interface MountConfig {
@@ -115,6 +119,8 @@ export const DEFAULTS = {
     uploadConcurrency: 4,
     spoolDir: path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bucketfs', 'spool'),
     spoolSizeBytes: 64 * GiB,
+    writeBack: false,
+    backgroundUploads: 4,
   },
 } as const;
 

@@ -4,26 +4,43 @@
 // ask the right daemon to finish its uploads and unmount cleanly.
 
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fsp, openSync, closeSync, writeSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { runFileStem, stateDir } from './control/paths.js';
+import { processStartTicks } from './proc.js';
 import { isMountPoint } from './run.js';
 import { unmountPath } from './fs/fuse/binding.js';
 
 const READY_FD_ENV = 'BUCKETFS_READY_FD';
 
-function stateDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bucketfs');
-}
+
 
 export function defaultLogFile(bucket: string): string {
   return path.join(stateDir(), 'logs', `${bucket}.log`);
 }
 
 function pidFile(mountpoint: string): string {
-  const id = createHash('sha256').update(path.resolve(mountpoint)).digest('hex').slice(0, 16);
-  return path.join(stateDir(), 'run', `${id}.json`);
+  return `${runFileStem(mountpoint)}.json`;
+}
+
+/** Mountpoints that have a pid file, with its pid (the daemon may have died since). */
+export async function listPidFiles(): Promise<{ pid: number; mountpoint: string }[]> {
+  const dir = path.join(stateDir(), 'run');
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const out: { pid: number; mountpoint: string }[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const record = await fsp
+      .readFile(path.join(dir, name), 'utf8')
+      .then((t) => JSON.parse(t) as Partial<PidRecord>)
+      .catch(() => undefined);
+    if (typeof record?.pid === 'number' && typeof record.mountpoint === 'string') out.push({ pid: record.pid, mountpoint: record.mountpoint });
+  }
+  return out.sort((a, b) => a.mountpoint.localeCompare(b.mountpoint));
+}
+
+/** True in the daemon the background mount started (before it has reported to its parent). */
+export function isBackgroundDaemon(): boolean {
+  return process.env[READY_FD_ENV] !== undefined;
 }
 
 interface PidRecord {
@@ -34,13 +51,6 @@ interface PidRecord {
   readonly startTicks?: number;
 }
 
-/** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
-async function startTicks(pid: number): Promise<number | undefined> {
-  const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const field = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
-  return field === undefined ? undefined : Number(field);
-}
 
 /**
  * Is `pid` still the bucketfs daemon serving `mountpoint`? Its command line must read
@@ -54,13 +64,13 @@ export async function isDaemonFor(pid: number, mountpoint: string, recordedStart
   if (bin < 0 || args[bin + 1] !== 'mount') return false;
   const cwd = await fsp.readlink(`/proc/${pid}/cwd`).catch(() => '/');
   if (!args.slice(bin + 2).some((arg) => path.resolve(cwd, arg) === mountpoint)) return false;
-  return recordedStartTicks === undefined || (await startTicks(pid)) === recordedStartTicks;
+  return recordedStartTicks === undefined || (await processStartTicks(pid)) === recordedStartTicks;
 }
 
 export async function writePidFile(mountpoint: string, logFile: string | undefined): Promise<void> {
   const file = pidFile(mountpoint);
   await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const record: PidRecord = { pid: process.pid, mountpoint: path.resolve(mountpoint), logFile, startTicks: await startTicks(process.pid) };
+  const record: PidRecord = { pid: process.pid, mountpoint: path.resolve(mountpoint), logFile, startTicks: await processStartTicks(process.pid) };
   await fsp.writeFile(file, JSON.stringify(record), { mode: 0o600 });
 }
 

@@ -9,7 +9,10 @@ import type { MountConfig } from './config.js';
 import type { Logger } from './log.js';
 import { BlockCache } from './cache/block-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
+import { MountCounters } from './control/counters.js';
+import type { MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
 import { S3Filesystem } from './fs/filesystem.js';
+import type { OpenFilesActivity } from './fs/open-files.js';
 import { Spool } from './fs/spool.js';
 import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
@@ -72,15 +75,41 @@ export interface RunningMount {
   /** Resolves when the mount has ended (stop() or an external unmount). */
   readonly ended: Promise<void>;
   stop(reason: string): Promise<void>;
+  /** What `bucketfs status` shows. */
+  status(): MountStatus;
+  /** `bucketfs sync`: uploads every byte written so far; reports what failed. */
+  sync(): Promise<SyncOutcome>;
+  syncProgress(): SyncProgress;
+  /** SIGHUP: drop cached metadata. */
+  reload(): void;
 }
 
-export async function startMount(config: MountConfig, log: Logger): Promise<RunningMount> {
+/** Per-upload rates from the OpenFile counters. */
+function uploadStatuses(activity: OpenFilesActivity, nowMs: number): UploadStatus[] {
+  return activity.files.flatMap((f) => {
+    const p = f.progress;
+    if (!p) return [];
+    const elapsedSeconds = Math.max((nowMs - p.startedAtMs) / 1000, 0.001);
+    const bytesPerSecond = Math.max(0, p.doneBytes - p.doneAtStartBytes) / elapsedSeconds;
+    const etaSeconds = bytesPerSecond > 0 ? (p.sizeBytes - p.doneBytes) / bytesPerSecond : null;
+    return [{ path: f.path, sizeBytes: p.sizeBytes, doneBytes: p.doneBytes, bytesPerSecond: Math.round(bytesPerSecond), etaSeconds }];
+  });
+}
+
+function pendingStatuses(activity: OpenFilesActivity): PendingStatus[] {
+  return activity.files.flatMap((f) => (f.state === 'writing' || f.state === 'queued' || f.state === 'retrying' ? [{ path: f.path, sizeBytes: f.sizeBytes, state: f.state }] : []));
+}
+
+export async function startMount(config: MountConfig, baseLog: Logger): Promise<RunningMount> {
   // First, so an install that skipped or failed the rebuild fails before anything else is touched.
   try {
     loadFuse();
   } catch (e) {
     throw e instanceof BindingError ? new MountError(e.message) : e;
   }
+  const counters = new MountCounters();
+  const log = counters.counting(baseLog);
+  const startedAt = new Date();
   const mountpoint = await checkMountpoint(config.mountpoint);
   const store = new S3ObjectStore(config.s3, { logger: log.debugEnabled ? (line) => log.debug(line) : undefined });
   try {
@@ -91,29 +120,49 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
     throw e;
   }
 
-  // One spool folder per bucket, prefix and endpoint, so leftovers of an earlier mount are found.
+  // One spool folder per bucket, prefix and endpoint, so leftovers of an earlier mount are found;
+  // inside it a folder of this mount's own, which no other mount cleans while this one runs.
   const mountId = createHash('sha256').update(`${config.s3.endpoint ?? 'aws'}|${config.s3.bucket}|${config.s3.prefix}`).digest('hex').slice(0, 16);
   const stateDir = path.join(config.write.spoolDir, `${config.s3.bucket}-${mountId}`);
-  const spool = new Spool(path.join(stateDir, 'files'), config.write.spoolSizeBytes, log);
+  let spool: Spool;
   try {
-    await spool.init();
+    spool = await Spool.open({
+      bucketDir: stateDir,
+      capacityBytes: config.write.spoolSizeBytes,
+      log,
+      description: { mountpoint, store: store.description },
+    });
   } catch (e) {
     store.close();
-    throw new MountError(`cannot use the spool folder ${spool.dir}: ${(e as Error).message} (choose another with --spool-dir)`);
+    throw new MountError(`cannot use the spool folder ${stateDir}: ${(e as Error).message} (choose another with --spool-dir)`);
   }
+  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes });
   const filesystem = new S3Filesystem({
     store,
     bucket: config.s3.bucket,
-    blocks: new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes }),
+    blocks,
     budget: new MemoryBudget(config.cache.memoryBudgetBytes),
     spool,
     cache: config.cache,
     posix: config.posix,
     write: config.write,
-    journalDir: path.join(stateDir, 'renames'),
+    journalDir: spool.journalDir,
     logger: log,
   });
-  if (!config.posix.readOnly) await filesystem.recover();
+  if (!config.posix.readOnly) {
+    try {
+      const { uploading, clean, conflicts, unrecoverable, aborted } = await filesystem.recover();
+      if (uploading.length + clean.length + conflicts.length + unrecoverable.length + aborted.length > 0) {
+        log.info(
+          `recovery: ${uploading.length} file(s) uploading, ${clean.length} already done, ${conflicts.length} conflict(s), ` +
+            `${unrecoverable.length} kept in the spool, ${aborted.length} incomplete multipart upload(s) aborted`,
+        );
+      }
+    } catch (e) {
+      // What was not finished stays in this mount's folder; the next mount takes it over again.
+      log.error(`recovery of the spool left by earlier mounts failed: ${(e as Error).message}; its files stay in ${spool.adoptedDir}`);
+    }
+  }
 
   const boundedOpTimeoutMs = config.s3.maxAttempts * (config.s3.requestTimeoutMs + config.s3.connectTimeoutMs) + 10_000;
   let fuse;
@@ -127,7 +176,10 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
       attrTimeoutSec: 1,
     });
   } catch (e) {
+    filesystem.stop();
+    await spool.close().catch(() => undefined);
     store.close();
+    counters.close();
     throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
   }
   log.info(`mounted ${store.description} on ${mountpoint}`);
@@ -141,11 +193,14 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
       clearInterval(watch);
       log.info(`unmounting ${mountpoint} (${reason})`);
       const failed = await filesystem.syncAll();
-      for (const file of failed) log.error(`${file} could not be uploaded before unmount: its data stays in ${spool.dir}`);
+      for (const file of failed) log.error(`${file.path} could not be uploaded before unmount (${file.error}): its data stays in ${spool.instanceDir} for the next mount`);
       if (await isMountPoint(mountpoint)) {
         await unmount(fuse).catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
       }
+      filesystem.stop();
+      await spool.close().catch((e: Error) => log.error(`cleaning the spool folder ${spool.instanceDir}: ${e.message}`));
       store.close();
+      counters.close();
       resolveEnded();
     })();
     return stopping;
@@ -158,5 +213,44 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
   }, 2_000);
   watch.unref();
 
-  return { mountpoint, filesystem, ended, stop };
+  const status = (): MountStatus => {
+    const activity = filesystem.activity();
+    const cache = blocks.stats();
+    const now = Date.now();
+    return {
+      mountpoint,
+      pid: process.pid,
+      bucket: config.s3.bucket,
+      prefix: config.s3.prefix,
+      endpoint: config.s3.endpoint ?? 'AWS S3',
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round((now - startedAt.getTime()) / 1000),
+      writeBack: config.write.writeBack,
+      readOnly: config.posix.readOnly,
+      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses },
+      spool: { dir: spool.instanceDir, usedBytes: spool.usedBytes, capacityBytes: spool.capacityBytes },
+      openFiles: { writing: activity.files.filter((f) => f.users > 0).length, reading: activity.readers },
+      uploads: { inFlight: uploadStatuses(activity, now), pending: pendingStatuses(activity), pendingRetries: activity.pendingRetries },
+      s3: { requests: counters.requests, failed: counters.failedRequests },
+      errors: { count: counters.errors, last: counters.lastError, lastAt: counters.lastErrorAt },
+    };
+  };
+  let syncStartedAt = 0;
+  const syncProgress = (): SyncProgress => {
+    const activity = filesystem.activity();
+    const unsaved = activity.files.filter((f) => f.state !== 'clean');
+    const uploads = uploadStatuses(activity, Date.now());
+    const doneBytes = uploads.reduce((sum, u) => sum + u.doneBytes, 0);
+    const totalBytes = unsaved.reduce((sum, f) => sum + (f.progress?.sizeBytes ?? f.sizeBytes), 0);
+    const elapsedSeconds = Math.max((Date.now() - syncStartedAt) / 1000, 0.001);
+    const sentBytes = activity.files.reduce((sum, f) => sum + (f.progress ? f.progress.doneBytes - f.progress.doneAtStartBytes : 0), 0);
+    return { files: unsaved.length, doneBytes, totalBytes, bytesPerSecond: Math.round(sentBytes / elapsedSeconds) };
+  };
+  const sync = async (): Promise<SyncOutcome> => {
+    syncStartedAt = Date.now();
+    return { failed: await filesystem.syncAll() };
+  };
+  const reload = (): void => filesystem.dropMetadataCaches();
+
+  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload };
 }

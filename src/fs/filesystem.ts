@@ -19,8 +19,9 @@ import { type FsPath, baseName, childPath, fileKey, parentOf, toFsPath, NAME_MAX
 import { InodeTable, type Node, type RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
-import { OpenFiles, type ReaderHandle } from './open-files.js';
+import { OpenFiles, type OpenFilesActivity, type ReaderHandle } from './open-files.js';
 import { PartLayout } from './part-layout.js';
+import { Recovery, type RecoveryReport } from './recovery.js';
 import { Renames } from './rename.js';
 import type { Spool } from './spool.js';
 import { type Stat, blocksOf, statOf, PREFERRED_IO_BYTES } from './stat.js';
@@ -123,7 +124,13 @@ export class S3Filesystem {
       log: this.#log,
       now: this.#now,
     };
-    this.#files = new OpenFiles({ sync: (file) => this.#syncFile(file), log: this.#log, retryDelayMs: deps.uploadRetryDelayMs });
+    this.#files = new OpenFiles({
+      sync: (file) => this.#syncFile(file),
+      log: this.#log,
+      retryDelayMs: deps.uploadRetryDelayMs,
+      writeBack: deps.write.writeBack,
+      backgroundUploads: deps.write.backgroundUploads,
+    });
     this.#deletes = new DeleteBatcher(deps.store);
     this.#tree = new Tree({
       store: deps.store,
@@ -163,13 +170,25 @@ export class S3Filesystem {
     });
   }
 
-  /** Finishes directory renames an earlier run left unfinished. */
-  async recover(): Promise<string[]> {
-    return this.#dirRenamer.resume();
+  /**
+   * Finishes what mounts of this bucket that died left in the spool (their uploads, directory
+   * renames) before this mount serves anything; uploads continue in the background.
+   */
+  async recover(): Promise<RecoveryReport> {
+    return new Recovery({
+      store: this.#deps.store,
+      spool: this.#deps.spool,
+      files: this.#files,
+      fileContext: this.#fileContext,
+      posix: this.#deps.posix,
+      dirRenamer: this.#dirRenamer,
+      journalDir: this.#deps.journalDir,
+      log: this.#log,
+    }).run();
   }
 
-  /** Uploads everything still dirty (before unmount); returns the paths that failed. */
-  async syncAll(): Promise<string[]> {
+  /** Uploads everything still dirty (before unmount, `bucketfs sync`); returns what failed and why. */
+  async syncAll(): Promise<{ path: string; error: string }[]> {
     // Readers still open at unmount cannot keep an unlinked file any longer.
     await Promise.all(this.#files.takeAllDeferred().map((key) => this.#deletes.delete(key).catch((e: unknown) => this.#log.error(`deleting ${key}: ${(e as Error).message}`))));
     await this.#deletes.drain();
@@ -180,6 +199,16 @@ export class S3Filesystem {
   /** Stops background work (retry timers) before the process exits. */
   stop(): void {
     this.#files.stop();
+  }
+
+  /** SIGHUP: forget every cached stat and "not found", so the next lookups ask the bucket. */
+  dropMetadataCaches(): void {
+    this.#namespace.invalidate(ROOT, true);
+  }
+
+  /** Open files and uploads, for `bucketfs status`. */
+  activity(): OpenFilesActivity {
+    return this.#files.activity();
   }
 
   // ---- attributes and listing ----
@@ -316,17 +345,21 @@ export class S3Filesystem {
     return handle.file.write(handle.append ? handle.file.sizeBytes : offset, data);
   }
 
-  /** close(2): the data is in the bucket when this returns. */
+  /**
+   * close(2): the data is in the bucket when this returns — or, under --write-back, durable in the
+   * local spool (its upload is queued at release).
+   */
   async flush(fh: number): Promise<void> {
     const handle = this.#files.handles.get(fh);
     // A new file nobody wrote to yet has no bytes to lose: the shell's `>` closes a dup of it
     // before writing, and release() creates it anyway.
-    if (handle.kind === 'file' && !handle.file.untouchedNewFile) await this.#syncFile(handle.file);
+    if (handle.kind === 'file' && !handle.file.untouchedNewFile) await this.#saveFile(handle.file);
   }
 
+  /** fsync(2): as close — in the bucket, or under --write-back durable in the spool. */
   async fsync(fh: number): Promise<void> {
     const handle = this.#files.handles.get(fh);
-    if (handle.kind === 'file') await this.#syncFile(handle.file);
+    if (handle.kind === 'file') await this.#saveFile(handle.file);
   }
 
   async release(fh: number): Promise<void> {
@@ -562,6 +595,11 @@ export class S3Filesystem {
     });
     this.#namespace.invalidate(path);
     return file;
+  }
+
+  async #saveFile(file: OpenFile): Promise<void> {
+    if (this.#files.writeBack) await file.persist();
+    else await this.#syncFile(file);
   }
 
   /** Uploads an open file if it changed and records the new object. */

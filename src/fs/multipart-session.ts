@@ -1,7 +1,9 @@
 // MultipartSession: one multipart upload of one file, fed part by part while the file is written
 // and finished at flush. A part is remembered only if no write touched its range while it was in
 // flight (per-part versions), so a rewritten range is always uploaded again. Part buffers come out
-// of the shared MemoryBudget; at most `concurrency` parts of this file are in flight.
+// of the shared MemoryBudget; at most `concurrency` parts of this file are in flight. The upload id
+// is announced as soon as S3 gives it (the spool record keeps it, so a crash can abort the upload),
+// and the bytes of finished parts are counted for progress reports.
 
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { ByteRange, MultipartUpload, ObjectStore, PartRef, PutResult, WriteOptions } from '../s3/object-store.js';
@@ -29,21 +31,46 @@ export class MultipartSession {
   readonly #done = new Map<number, PartRef>();
   readonly #inFlight = new Map<number, Promise<void>>();
   readonly #versions = new Map<number, number>();
+  /** Length of each part as last launched (the last part of a file is short). */
+  readonly #partBytes = new Map<number, number>();
   #failure: unknown;
   /** False once the server said 501 to UploadPartCopy: copy by reading instead. */
   #copyWorks = true;
+  #uploadId: string | undefined;
+  readonly #onCreated: ((uploadId: string) => void) | undefined;
 
-  constructor(store: ObjectStore, budget: MemoryBudget, layout: PartLayout, concurrency: number, key: string, options: WriteOptions) {
+  constructor(
+    store: ObjectStore,
+    budget: MemoryBudget,
+    layout: PartLayout,
+    concurrency: number,
+    key: string,
+    options: WriteOptions,
+    onCreated?: (uploadId: string) => void,
+  ) {
     this.#store = store;
     this.#budget = budget;
     this.#layout = layout;
     this.#concurrency = concurrency;
     this.key = key;
     this.options = options;
+    this.#onCreated = onCreated;
   }
 
   get started(): boolean {
     return this.#upload !== undefined;
+  }
+
+  /** The S3 upload id, once CreateMultipartUpload has answered. */
+  get uploadId(): string | undefined {
+    return this.#uploadId;
+  }
+
+  /** Bytes of the parts uploaded (or copied) and still valid. */
+  get doneBytes(): number {
+    let sum = 0;
+    for (const n of this.#done.keys()) sum += this.#partBytes.get(n) ?? 0;
+    return sum;
   }
 
   /** A write changed [start, end): parts there must be uploaded again. */
@@ -100,12 +127,17 @@ export class MultipartSession {
   }
 
   #ensureUpload(): Promise<MultipartUpload> {
-    this.#upload ??= this.#store.createUpload(this.key, this.options);
+    this.#upload ??= this.#store.createUpload(this.key, this.options).then((upload) => {
+      this.#uploadId = upload.uploadId;
+      this.#onCreated?.(upload.uploadId);
+      return upload;
+    });
     return this.#upload;
   }
 
   #launch(span: PartSpan, source: PartSource): void {
     const version = this.#versions.get(span.partNumber) ?? 0;
+    this.#partBytes.set(span.partNumber, span.endByteExclusive - span.startByte);
     const work = this.#uploadPart(span, source)
       .then((ref) => {
         if ((this.#versions.get(span.partNumber) ?? 0) === version) this.#done.set(span.partNumber, ref);

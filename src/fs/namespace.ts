@@ -187,18 +187,11 @@ export class Namespace {
   // ---- caches ----
 
   #stat(path: FsPath): Node | undefined {
-    const entry = this.#stats.get(path);
-    if (!entry) return undefined;
-    if (this.#changes.subtreeChangedSince(path, entry.tick)) {
-      this.#stats.delete(path);
-      return undefined;
-    }
-    return entry.value;
+    return this.#fresh(this.#stats, path);
   }
 
   #isMissing(path: FsPath): boolean {
-    const entry = this.#missing.get(path);
-    return entry !== undefined && !this.#changes.subtreeChangedSince(path, entry.tick);
+    return this.#fresh(this.#missing, path) !== undefined;
   }
 
   /** Neither a stat entry nor a "missing" one says what is at `path`. */
@@ -207,10 +200,15 @@ export class Namespace {
   }
 
   #listingOf(dir: FsPath): DirListing | undefined {
-    const entry = this.#listings.get(dir);
+    return this.#fresh(this.#listings, dir);
+  }
+
+  /** A cached value, unless a directory above it (or it) was invalidated as a whole since. */
+  #fresh<T>(cache: TtlCache<Stamped<T>>, path: FsPath): T | undefined {
+    const entry = cache.get(path);
     if (!entry) return undefined;
-    if (this.#changes.subtreeChangedSince(dir, entry.tick)) {
-      this.#listings.delete(dir);
+    if (this.#changes.subtreeChangedSince(path, entry.tick)) {
+      cache.delete(path);
       return undefined;
     }
     return entry.value;

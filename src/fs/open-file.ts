@@ -5,6 +5,10 @@
 // sync() uploads: one PutObject for a small file, else a multipart upload whose parts were partly
 // streamed while the file was written and whose unchanged ranges are copied server-side. It returns
 // only once the object is complete in the bucket; on failure the spool file is kept and named.
+// The spool record beside the data always says what a crash would leave to do: it is rewritten at
+// the first write, at most a second after further changes, at each upload's start (and once its
+// multipart upload id is known), after it, and durably by persist() (write-back). restore() rebuilds
+// a file from a record an earlier run left.
 
 import path from 'node:path';
 import mime from 'mime-types';
@@ -19,7 +23,7 @@ import { type FsPath, fileKey } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import type { PartLayout } from './part-layout.js';
-import type { Spool, SpoolFile, SpoolRecord } from './spool.js';
+import { SPOOL_RECORD_VERSION, type Spool, type SpoolFile, type SpoolRecord, type SpoolState } from './spool.js';
 
 export interface OpenFileContext {
   readonly store: ObjectStore;
@@ -41,6 +45,31 @@ export interface OpenFileInit {
   readonly truncate: boolean;
   readonly attrs: PosixAttrs;
 }
+
+/** How far the upload running now has got, for `bucketfs status`. */
+export interface UploadProgress {
+  readonly sizeBytes: number;
+  /** Bytes in the bucket (finished parts; a single PUT counts when it is done). */
+  readonly doneBytes: number;
+  /** Of doneBytes, those sent before this upload started (parts streamed while writing). */
+  readonly doneAtStartBytes: number;
+  readonly startedAtMs: number;
+}
+
+/** A record restored by recovery: the data file and what the record says of it. */
+export interface RestoreInit {
+  readonly path: FsPath;
+  /** The object unchanged ranges come from (record.baseEtag's version); undefined when all bytes are local. */
+  readonly base: RemoteObject | undefined;
+  readonly record: SpoolRecord;
+  readonly spoolFile: SpoolFile;
+  readonly sizeBytes: number;
+  readonly localRanges: readonly (readonly [number, number])[];
+  readonly attrs: PosixAttrs;
+}
+
+/** Longest a change waits before the record lists it (a crash loses at most this much range bookkeeping). */
+const RECORD_DELAY_MS = 1_000;
 
 export class OpenFile {
   readonly #ctx: OpenFileContext;
@@ -67,6 +96,14 @@ export class OpenFile {
   #syncing: Promise<void> | undefined;
   #unlinked = false;
   #closing: Promise<void> | undefined;
+  #createdAt: string;
+  /** The version the record on disk describes, and the one persist() made durable. */
+  #recordedVersion = -1;
+  #persistedVersion = -1;
+  #recordTimer: NodeJS.Timeout | undefined;
+  /** Wall-clock time of the last record write (a rate limit on disk writes, not file time). */
+  #lastRecordAtMs = 0;
+  #progress: { readonly sizeBytes: number; readonly startedAtMs: number; readonly doneAtStartBytes: number; done: () => number } | undefined;
 
   constructor(ctx: OpenFileContext, init: OpenFileInit) {
     this.#ctx = ctx;
@@ -81,6 +118,32 @@ export class OpenFile {
     // A new or truncated file must reach the bucket even if nothing is written to it.
     this.#contentChanged = init.truncate || !init.base;
     if (!this.#contentChanged) this.#uploadedVersion = this.#version;
+    this.#createdAt = new Date(ctx.now()).toISOString();
+  }
+
+  /**
+   * A file an earlier run left in the spool, dirty: its upload (through OpenFiles) finishes the
+   * record. The spool accounts its local bytes again.
+   */
+  static restore(ctx: OpenFileContext, init: RestoreInit): OpenFile {
+    const { record } = init;
+    const file = new OpenFile(ctx, { path: init.path, base: init.base, truncate: false, attrs: init.attrs });
+    file.#sizeBytes = init.sizeBytes;
+    file.#baseLimit = init.base ? Math.min(record.baseLimitBytes, init.base.sizeBytes, init.sizeBytes) : 0;
+    for (const [start, end] of init.localRanges) file.#local.add(start, Math.min(end, init.sizeBytes));
+    // Past the base's end every byte is local: what no range covers there was a hole (zeros).
+    if (file.#baseLimit < init.sizeBytes) file.#local.add(file.#baseLimit, init.sizeBytes);
+    file.#spoolFile = init.spoolFile;
+    file.#reservedBytes = file.#local.totalBytes;
+    ctx.spool.reserveAnyway(file.#reservedBytes);
+    const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = record.metadata;
+    file.#otherMetadata = other;
+    file.#contentType = record.contentType;
+    file.#contentChanged = record.contentChanged || !init.base;
+    file.#version = 1;
+    file.#uploadedVersion = -1;
+    file.#createdAt = record.createdAt;
+    return file;
   }
 
   get path(): FsPath {
@@ -128,12 +191,41 @@ export class OpenFile {
   /** The name is gone (unlink, or replaced by a rename): keep serving handles, never upload. */
   markUnlinked(): void {
     this.#unlinked = true;
+    // A crash now must not bring the bytes back.
+    void this.#saveRecord();
   }
 
   /** The file now lives at `path` as `object` (after a rename moved the uploaded object). */
   moved(path: FsPath, object: RemoteObject | undefined): void {
     this.#path = path;
     if (object) this.#setBase(object);
+    void this.#saveRecord();
+  }
+
+  /** The upload running now, if any. */
+  uploadProgress(): UploadProgress | undefined {
+    const p = this.#progress;
+    if (!p) return undefined;
+    return { sizeBytes: p.sizeBytes, doneBytes: Math.min(p.done(), p.sizeBytes), doneAtStartBytes: p.doneAtStartBytes, startedAtMs: p.startedAtMs };
+  }
+
+  /**
+   * Write-back: makes the current content durable in the spool — data fsync'd, then the record
+   * (state 'queued') written, fsync'd and renamed into place, and its folder fsync'd — so a crash or
+   * a power cut leaves the next mount everything it needs to upload it.
+   */
+  async persist(): Promise<void> {
+    if (this.#unlinked || !this.dirty || this.#persistedVersion === this.#version) return;
+    const version = this.#version;
+    const spool = await this.#spoolFileForWrite();
+    try {
+      await spool.sync();
+      await spool.writeRecord(this.#record('queued'), true);
+    } catch (e) {
+      throw new FsError('EIO', `saving ${this.#path} in the spool ${spool.dataPath} failed: ${(e as Error).message}`, { cause: e });
+    }
+    this.#persistedVersion = version;
+    if (this.#recordedVersion < version) this.#recordedVersion = version;
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -174,6 +266,7 @@ export class OpenFile {
 
   async truncate(sizeBytes: number): Promise<void> {
     if (sizeBytes === this.#sizeBytes) return;
+    let shrunk = false;
     const grow = Math.max(0, sizeBytes - this.#sizeBytes);
     this.#ctx.spool.reserve(grow);
     const spool = await this.#spoolFileForWrite().catch((e: unknown) => {
@@ -189,6 +282,7 @@ export class OpenFile {
       this.#baseLimit = Math.min(this.#baseLimit, sizeBytes);
       // Parts streamed so far may now lie past the end: start the multipart upload over at sync.
       await this.#dropSession();
+      shrunk = true;
     } else {
       const before = this.#local.totalBytes;
       this.#local.add(this.#sizeBytes, sizeBytes);
@@ -201,6 +295,8 @@ export class OpenFile {
     this.#sizeBytes = sizeBytes;
     this.#changed(from, to);
     this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    // The data file is shorter now: a record still listing the old ranges would read zeros there.
+    if (shrunk) await this.#saveRecord();
   }
 
   /** chmod/chown/utimens on the open file: folded into the next upload. */
@@ -243,6 +339,8 @@ export class OpenFile {
   }
 
   async #close(): Promise<void> {
+    if (this.#recordTimer) clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
     await this.#session?.abort();
     this.#session = undefined;
     if (!this.#spoolFile) return;
@@ -267,6 +365,48 @@ export class OpenFile {
     this.#version++;
     this.#contentChanged = true;
     this.#session?.touched(start, end);
+    this.#recordSoon();
+  }
+
+  /**
+   * Lists the latest ranges and size in the record, in the background: at once if the last record
+   * is older than RECORD_DELAY_MS, else when that much time has passed (one record a second at most).
+   */
+  #recordSoon(): void {
+    if (this.#recordTimer || !this.#spoolFile) return;
+    const waitMs = this.#lastRecordAtMs + RECORD_DELAY_MS - Date.now();
+    if (waitMs <= 0) {
+      void this.#saveRecord();
+      return;
+    }
+    this.#recordTimer = setTimeout(() => {
+      this.#recordTimer = undefined;
+      if (this.#recordedVersion !== this.#version) void this.#saveRecord();
+    }, waitMs);
+    this.#recordTimer.unref();
+  }
+
+  #state(): SpoolState {
+    if (this.#unlinked) return 'unlinked';
+    if (!this.dirty) return 'uploaded';
+    if (this.#progress) return 'uploading';
+    return this.#persistedVersion === this.#version ? 'queued' : 'writing';
+  }
+
+  /** Rewrites the record with the current state; a failure is logged (the data stays in any case). */
+  async #saveRecord(state: SpoolState = this.#state()): Promise<void> {
+    const spool = this.#spoolFile;
+    if (!spool) return;
+    const version = this.#version;
+    this.#lastRecordAtMs = Date.now();
+    try {
+      // A write-back file's records are all durable: replacing a durable record by one a power cut
+      // could leave empty would lose what close() promised.
+      await spool.writeRecord(this.#record(state), this.#persistedVersion >= 0);
+      if (this.#recordedVersion < version) this.#recordedVersion = version;
+    } catch (e) {
+      this.#ctx.log.warn(`could not update the spool record ${spool.metaPath}: ${(e as Error).message}`);
+    }
   }
 
   #release(bytes: number): void {
@@ -288,14 +428,26 @@ export class OpenFile {
     return this.#spoolFile;
   }
 
-  #record(state: SpoolRecord['state'], error?: unknown): SpoolRecord {
+  #record(state: SpoolState, error?: unknown): SpoolRecord {
+    const { metadata, contentType } = this.writeOptions();
+    const base = this.#base;
+    const uploadId = this.#session?.uploadId;
     return {
+      version: SPOOL_RECORD_VERSION,
       bucket: this.#ctx.bucket,
       key: this.key,
-      baseEtag: this.#base?.etag,
+      ...(base ? { baseEtag: base.etag, baseSizeBytes: base.sizeBytes } : {}),
+      baseLimitBytes: base ? this.#baseLimit : 0,
       sizeBytes: this.#sizeBytes,
-      localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive]),
+      localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive] as const),
+      contentChanged: this.#contentChanged,
+      metadata,
+      contentType,
+      partSizeBytes: this.#ctx.layout.firstPartBytes,
+      ...(uploadId === undefined ? {} : { uploadId }),
+      ...(state === 'uploaded' && base ? { uploadedEtag: base.etag } : {}),
       state,
+      createdAt: this.#createdAt,
       updatedAt: new Date(this.#ctx.now()).toISOString(),
       ...(error === undefined ? {} : { error: (error as Error).message }),
     };
@@ -363,7 +515,9 @@ export class OpenFile {
   }
 
   #startSession(key: string, options: WriteOptions): MultipartSession {
-    this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options);
+    // The record names the upload at once, so a crash can abort it.
+    const onCreated = (): void => void this.#saveRecord();
+    this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options, onCreated);
     this.#sessionAttrsVersion = this.#explicitAttrsVersion;
     return this.#session;
   }
@@ -380,7 +534,12 @@ export class OpenFile {
     let options = this.writeOptions();
     const size = this.#sizeBytes;
     let result: PutResult;
+    let done = (): number => 0;
+    const doneAtStartBytes = this.#session?.key === key ? this.#session.doneBytes : 0;
+    this.#progress = { sizeBytes: size, startedAtMs: this.#ctx.now(), doneAtStartBytes, done: () => done() };
     try {
+      // Exactly this content is on its way: a crash from here on leaves a record that says so.
+      await this.#saveRecord('uploading');
       if (!this.#contentChanged && this.#base && this.#base.key === key) {
         result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: this.#base.etag, sourceSizeBytes: this.#base.sizeBytes });
       } else if (size < this.#ctx.layout.firstPartBytes) {
@@ -397,6 +556,8 @@ export class OpenFile {
           await this.#dropSession();
           active = this.#startSession(key, options);
         }
+        const session = active;
+        done = () => session.doneBytes;
         result = await active.finish(size, this.#partSource());
         this.#session = undefined;
         if (this.#sessionAttrsVersion !== this.#explicitAttrsVersion) {
@@ -408,6 +569,7 @@ export class OpenFile {
         }
       }
     } catch (e) {
+      this.#progress = undefined;
       await this.#dropSession();
       await this.#keepForRecovery(e);
       const where = this.#spoolFile ? `; the data stays in ${this.#spoolFile.dataPath}` : '';
@@ -423,10 +585,13 @@ export class OpenFile {
       contentType: options.contentType,
     });
     this.#baseLimit = Math.min(size, this.#sizeBytes);
+    this.#progress = undefined;
     if (this.#version === version) {
       this.#uploadedVersion = version;
       this.#contentChanged = false;
     }
+    // 'uploaded' (this ETag) unless a write came meanwhile: a crash must not call our own upload a conflict.
+    await this.#saveRecord();
   }
 
   async #keepForRecovery(error: unknown): Promise<void> {

@@ -5,6 +5,9 @@
 // failed for a reason that may pass (network, 5xx) stays registered, dirty, and is retried with
 // backoff: later opens on this mount join it and see its bytes, and no close loses them.
 // Reader handles pin one object version; a file unlinked while readers hold it is a deferred delete.
+// Uploads that run with nobody waiting — retries, files recovery adopted from the spool, and under
+// write-back every close — go through one queue, at most `backgroundUploads` files at a time. Under
+// write-back the last release makes the file durable in the spool (persist) and queues its upload.
 
 import type { Logger } from '../log.js';
 import { isStoreError, type StoreErrorCode } from '../s3/store-error.js';
@@ -12,7 +15,7 @@ import { HandleTable } from './handles.js';
 import { type FsPath, isSameOrBelow, parentOf } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import type { ObjectReader } from './object-reader.js';
-import type { OpenFile } from './open-file.js';
+import type { OpenFile, UploadProgress } from './open-file.js';
 
 /**
  * A handle that reads one object version. It follows this mount's own changes to its file: it
@@ -46,7 +49,32 @@ export interface OpenFilesOptions {
   /** First retry of a failed upload, ms; doubles up to maxRetryDelayMs. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
+  /** close() returns once the data is durable in the spool; the upload runs from the queue. */
+  readonly writeBack?: boolean;
+  /** Files uploaded at once from the queue. Default 4. */
+  readonly backgroundUploads?: number;
 }
+
+/** One file open for writing, as `bucketfs status` shows it. */
+export interface FileActivity {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly users: number;
+  /** writing: open and changed; queued: waits for a queue slot; retrying: waits for its retry. */
+  readonly state: 'writing' | 'uploading' | 'queued' | 'retrying' | 'clean';
+  readonly progress: UploadProgress | undefined;
+}
+
+export interface OpenFilesActivity {
+  readonly files: readonly FileActivity[];
+  /** Reader handles open (files this mount does not write). */
+  readonly readers: number;
+  readonly queued: number;
+  readonly pendingRetries: number;
+}
+
+/** Files uploaded at once by syncAll() (unmount, `bucketfs sync`). */
+const SYNC_ALL_CONCURRENCY = 16;
 
 /** Failures that may pass by themselves: the upload is retried. Others keep the data in the spool only. */
 const TRANSIENT: ReadonlySet<StoreErrorCode> = new Set(['Unreachable', 'Timeout', 'Throttled', 'ServerError', 'Unknown']);
@@ -73,6 +101,11 @@ export class OpenFiles {
   readonly #making = new Map<FsPath, Promise<unknown>>();
   readonly #users = new Map<OpenFile, number>();
   readonly #retries = new Map<OpenFile, Retry>();
+  readonly #writeBack: boolean;
+  readonly #backgroundUploads: number;
+  /** Files waiting for a queue slot, in order, and those the queue is uploading. */
+  readonly #queued = new Set<OpenFile>();
+  readonly #uploading = new Map<OpenFile, Promise<void>>();
   readonly handles = new HandleTable<Handle>();
   /**
    * Keys unlinked while a reader had them open, with the ETag unlinked: hidden now, deleted when
@@ -85,6 +118,12 @@ export class OpenFiles {
     this.#log = options.log;
     this.#retryDelayMs = options.retryDelayMs ?? 1_000;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    this.#writeBack = options.writeBack ?? false;
+    this.#backgroundUploads = options.backgroundUploads ?? 4;
+  }
+
+  get writeBack(): boolean {
+    return this.#writeBack;
   }
 
   get(path: FsPath): OpenFile | undefined {
@@ -169,7 +208,28 @@ export class OpenFiles {
     const users = this.usersOf(file) - 1;
     this.#users.set(file, Math.max(0, users));
     if (users > 0) return;
+    if (this.#writeBack && file.dirty && !file.unlinked && this.#byPath.get(file.path) === file) {
+      try {
+        await file.persist();
+        this.#enqueue(file);
+        return;
+      } catch (e) {
+        // The spool cannot hold it durably: upload now rather than promise what the disk cannot keep.
+        this.#log.error(`${(e as Error).message}; uploading ${file.path} at once`);
+      }
+    }
     await this.#settle(file);
+  }
+
+  /**
+   * A dirty file recovery rebuilt from the spool, with no users: it shows on the mount at once and
+   * is uploaded from the queue (then closed), or retried like any other failed upload.
+   */
+  adopt(file: OpenFile): void {
+    if (this.#byPath.has(file.path)) throw new Error(`${file.path} is already open`);
+    this.#register(file);
+    this.#users.set(file, 0);
+    this.#enqueue(file);
   }
 
   /** The name is gone (unlink, or a rename replaced it): the file keeps its users but never uploads. */
@@ -188,25 +248,54 @@ export class OpenFiles {
     this.#byPath.set(newPath, file);
   }
 
-  /** Uploads every open file now (before unmount, or for `sync`); returns the paths that failed. */
-  async syncAll(): Promise<string[]> {
-    const failed: string[] = [];
-    await Promise.all(
-      this.all().map(async (file) => {
+  /**
+   * Uploads every open file now (before unmount, or for `sync`), queued and retrying ones included,
+   * a bounded number at a time; returns the files that failed, with why.
+   */
+  async syncAll(): Promise<{ path: string; error: string }[]> {
+    const failed: { path: string; error: string }[] = [];
+    const files = this.all();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const file = files[next++] as OpenFile;
+        this.#queued.delete(file);
         try {
           await this.#sync(file);
-          if (this.usersOf(file) === 0) await this.#settle(file);
-        } catch {
-          failed.push(file.path);
+          if (this.usersOf(file) === 0 && !this.#uploading.has(file)) await this.#settle(file);
+        } catch (e) {
+          failed.push({ path: file.path, error: (e as Error).message });
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SYNC_ALL_CONCURRENCY, files.length) }, worker));
+    // Uploads the queue was running close their files a moment later: let them finish first.
+    await Promise.all(this.#uploading.values());
     return failed;
   }
 
-  /** Stops retry timers (unmount). */
+  /** What is open and what the uploads are doing, for `bucketfs status`. */
+  activity(): OpenFilesActivity {
+    const files = this.all().map((file): FileActivity => {
+      const progress = file.uploadProgress();
+      const state = progress
+        ? 'uploading'
+        : this.#queued.has(file)
+          ? 'queued'
+          : this.#retries.has(file)
+            ? 'retrying'
+            : file.dirty
+              ? 'writing'
+              : 'clean';
+      return { path: file.path, sizeBytes: file.sizeBytes, users: this.usersOf(file), state, progress };
+    });
+    return { files, readers: this.readers().length, queued: this.#queued.size, pendingRetries: this.#retries.size };
+  }
+
+  /** Stops retry timers and the queue (unmount). */
   stop(): void {
     for (const file of [...this.#retries.keys()]) this.#cancelRetry(file);
+    this.#queued.clear();
   }
 
   // ---- reader handles and deferred deletes ----
@@ -276,6 +365,26 @@ export class OpenFiles {
   #use(file: OpenFile): void {
     this.#users.set(file, this.usersOf(file) + 1);
     this.#cancelRetry(file);
+    // Its new user settles it when done.
+    this.#queued.delete(file);
+  }
+
+  #enqueue(file: OpenFile): void {
+    if (this.#uploading.has(file)) return;
+    this.#queued.add(file);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#uploading.size < this.#backgroundUploads && this.#queued.size > 0) {
+      const file = this.#queued.values().next().value as OpenFile;
+      this.#queued.delete(file);
+      const settling = this.#settle(file).finally(() => {
+        this.#uploading.delete(file);
+        this.#pump();
+      });
+      this.#uploading.set(file, settling);
+    }
   }
 
   async #settle(file: OpenFile): Promise<void> {
@@ -314,7 +423,8 @@ export class OpenFiles {
       retry.timer = undefined;
       if (this.#retries.get(file) !== retry || this.usersOf(file) > 0) return;
       this.#log.info(`retrying the upload of ${file.path}`);
-      void this.#settle(file);
+      // The entry stays (its delay doubles on the next failure) until a user or a success ends it.
+      this.#enqueue(file);
     }, delayMs);
     retry.timer.unref();
     this.#retries.set(file, retry);

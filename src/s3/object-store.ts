@@ -102,6 +102,8 @@ export interface ObjectStore {
   /** At most limits.maxDeleteBatch keys per call. */
   deleteMany(keys: readonly string[]): Promise<DeleteManyResult>;
   createUpload(key: string, options: WriteOptions): Promise<MultipartUpload>;
+  /** Aborts a multipart upload an earlier run started (crash recovery); succeeds when it is gone already. */
+  abortUpload?(key: string, uploadId: string): Promise<void>;
   /** Checks that the bucket is reachable with these credentials; throws a StoreError that says why not. */
   checkAccess(): Promise<void>;
   /** Frees sockets. */

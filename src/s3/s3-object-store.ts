@@ -491,6 +491,17 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.#request('ABORT-UPLOAD', key, () =>
+        this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#full(key), UploadId: uploadId })),
+      );
+    } catch (e) {
+      // Completed or aborted already: nothing is left to clean up.
+      if (!isStoreError(e, 'NotFound')) throw e;
+    }
+  }
+
   async checkAccess(): Promise<void> {
     await this.#request('CHECK', '', () =>
       this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 })),

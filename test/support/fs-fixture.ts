@@ -14,7 +14,7 @@ import type { CacheConfig, PosixConfig, WriteConfig } from '../../src/config.js'
 import { toErrno, type ErrnoName } from '../../src/fs/errno.js';
 import { OpenFlags, S3Filesystem } from '../../src/fs/filesystem.js';
 import { Spool } from '../../src/fs/spool.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from './memory-store.js';
 
 /** The server's minimum part size in these tests. */
@@ -47,6 +47,8 @@ export interface FsFixtureOptions {
   readonly clock?: TestClock;
   /** Share the rename journal folder with another fixture (recovery after a crash). */
   readonly journalDir?: string;
+  /** Each fixture gets a fresh logger by default; pass one to read what the filesystem logs. */
+  readonly logger?: Logger;
   readonly cache?: Partial<CacheConfig>;
   readonly posix?: Partial<PosixConfig>;
   readonly write?: Partial<WriteConfig>;
@@ -118,6 +120,15 @@ export class FsFixture {
   async spoolFiles(): Promise<string[]> {
     return (await fsp.readdir(this.spool.dir)).sort();
   }
+
+  /**
+   * What SIGKILL leaves: background work stops, descriptors close, nothing is uploaded or deleted,
+   * and the spool folder's owner counts as dead for the next fixture on the same spool dir.
+   */
+  async crash(): Promise<void> {
+    this.fs.stop();
+    await this.spool.abandon();
+  }
 }
 
 /** The errno an operation fails with, as the FUSE binding would answer it; throws if it succeeds. */
@@ -178,11 +189,13 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     uploadConcurrency: 2,
     spoolDir: path.join(dir, 'spool'),
     spoolSizeBytes: 16 * 1024 * 1024,
+    writeBack: false,
+    backgroundUploads: 4,
     ...options.write,
   };
-  const spool = new Spool(write.spoolDir, write.spoolSizeBytes, silentLogger);
-  await spool.init();
-  const journalDir = options.journalDir ?? path.join(dir, 'renames');
+  const logger = options.logger ?? silentLogger;
+  const spool = await Spool.open({ bucketDir: write.spoolDir, capacityBytes: write.spoolSizeBytes, log: logger });
+  const journalDir = options.journalDir ?? spool.journalDir;
   const fs = new S3Filesystem({
     store,
     bucket: 'test-bucket',
@@ -195,6 +208,7 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     journalDir,
     now: clock.now,
     uploadRetryDelayMs: options.uploadRetryDelayMs,
+    logger,
   });
   return new FsFixture(fs, store, spool, clock, journalDir);
 }

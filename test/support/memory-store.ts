@@ -339,6 +339,11 @@ export class MemoryStore implements ObjectStore {
     };
   }
 
+  async abortUpload(_key: string, uploadId: string): Promise<void> {
+    await this.#enter('abort');
+    this.#uploads.delete(uploadId);
+  }
+
   async checkAccess(): Promise<void> {
     await this.#enter('checkAccess');
   }

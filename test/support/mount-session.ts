@@ -45,6 +45,8 @@ export interface MountSession {
   readonly ended: Promise<void>;
   /** How the daemon exited, once it has (`code 0`, `signal SIGKILL`, `spawn error …`). */
   exitStatus(): string | undefined;
+  /** How the daemon exited (`code 0`, `signal SIGKILL`...); '' while it runs. */
+  exitDescription(): string;
   /** Unmounts and ends the daemon; idempotent; never leaves a mount or the process behind. */
   unmount(): Promise<void>;
 }
@@ -391,6 +393,7 @@ export async function mountBucket(options: MountOptions): Promise<MountSession> 
     log: () => logText,
     ended: exitedPromise,
     exitStatus: () => (exited ? exitDescription : undefined),
+    exitDescription: () => exitDescription,
     unmount: () => {
       unmounting ??= (async () => {
         try {

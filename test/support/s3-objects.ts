@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 export interface ObjectHead {
   readonly sizeBytes: number;
@@ -81,4 +81,10 @@ export function s3fsAttrs(head: ObjectHead): S3fsAttrs & { readonly mtimeMs: num
 export function etagPartCount(etag: string): number | undefined {
   const m = /^"[0-9a-f]{32}-(\d+)"$/.exec(etag);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Keys of the multipart uploads started in `bucket` and neither completed nor aborted. */
+export async function incompleteUploads(client: S3Client, bucket: string): Promise<string[]> {
+  const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (out.Uploads ?? []).map((u) => u.Key as string);
 }

@@ -581,7 +581,7 @@ describe('rename', () => {
     expect(t.store.keys().some((k) => k.startsWith('dst/'))).toBe(true);
 
     const next = await fixture({ store: t.store, journalDir: t.journalDir });
-    expect(await next.fs.recover()).toHaveLength(1);
+    expect((await next.fs.recover()).renames).toHaveLength(1);
     expect(await fsp.readdir(t.journalDir)).toEqual([]);
     expect(t.store.keys().filter((k) => k.startsWith('src'))).toEqual([]);
     expect(await next.names('/dst')).toEqual(Array.from({ length: 12 }, (_, i) => `f${i}`).sort());

@@ -25,7 +25,7 @@ async function testSources(): Promise<Map<string, string>> {
 /** Every `file › title` code span of a Markdown text. */
 export function testReferences(markdown: string): { file: string; titles: string[] }[] {
   const refs: { file: string; titles: string[] }[] = [];
-  for (const match of markdown.matchAll(/`([^`\n]+ › [^`\n]+)`/g)) {
+  for (const match of markdown.matchAll(/`([a-z0-9-]+ › [^`\n]+)`/g)) {
     const [file, ...titles] = (match[1] as string).split(' › ').map((s) => s.trim());
     refs.push({ file: file as string, titles });
   }
