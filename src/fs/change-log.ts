@@ -66,6 +66,13 @@ export class ChangeLog {
     return (this.#paths.get(path) ?? -1) > tick || this.subtreeChangedSince(path, tick);
   }
 
+  /** Paths directly inside `dir` that changed after `tick` (while a fetch that started then ran). */
+  changedChildrenSince(dir: FsPath, tick: number): FsPath[] {
+    const out: FsPath[] = [];
+    for (const [path, changedAt] of this.#paths) if (changedAt > tick && path !== dir && path !== ROOT && parentOf(path) === dir) out.push(path);
+    return out;
+  }
+
   /** True when `path` or an ancestor was invalidated as a whole after `tick`. */
   subtreeChangedSince(path: FsPath, tick: number): boolean {
     if (this.#subtrees.size === 0) return false;

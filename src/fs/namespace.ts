@@ -171,10 +171,9 @@ export class Namespace {
   async list(path: FsPath): Promise<Listing> {
     const cached = this.#listingOf(path);
     if (cached) {
-      // Names a local change left undecided are looked up (few, and in parallel) before they are shown.
-      const undecided = [...cached.names].filter(([name, kind]) => kind === 'unknown' && this.#unknown(childPath(path, name)));
-      await Promise.all(undecided.map(([name]) => this.lookup(childPath(path, name), false)));
-      return this.#entriesOf(path, cached);
+      const fresh = new Map<Name, Node>();
+      await this.#decide(path, cached, fresh);
+      return this.#entriesOf(path, cached, fresh);
     }
     let running = this.#listing.get(path);
     if (!running) {
@@ -277,6 +276,15 @@ export class Namespace {
   }
 
   /**
+   * The directory at `path`, looked up past a file of that name that the caller does not show (its
+   * delete is pending): only a LIST can tell. Not cached.
+   */
+  async dirBehind(path: FsPath): Promise<Node | undefined> {
+    if (this.#listedKind(path) === 'dir') return this.#implicitDir();
+    return this.#dirAt(path);
+  }
+
+  /**
    * A name no listing covers: HEAD first. Only when no object has the name — or an empty one,
    * which tools leave as a folder placeholder — does a one-key LIST ask whether it is a directory.
    */
@@ -284,8 +292,16 @@ export class Namespace {
     const key = fileKey(path);
     const object = await this.#store.head(key);
     if (object && object.sizeBytes > 0 && this.#shadowed.get(path) === undefined) return { kind: 'file', object: fromInfo(object) };
+    const dir = await this.#dirAt(path);
+    if (dir) return dir;
+    return object ? { kind: 'file', object: fromInfo(object) } : undefined;
+  }
+
+  /** A one-key LIST of `path/`: the directory there (with its marker's metadata), if any. */
+  async #dirAt(path: FsPath): Promise<Node | undefined> {
+    const key = fileKey(path);
     const children = await this.#store.listPage(`${key}/`, '/', undefined, 1);
-    if (children.objects.length === 0 && children.prefixes.length === 0) return object ? { kind: 'file', object: fromInfo(object) } : undefined;
+    if (children.objects.length === 0 && children.prefixes.length === 0) return undefined;
     const hasMarker = children.objects[0]?.key === `${key}/`;
     const dir: Node = { kind: 'dir', marker: undefined, markerKnown: !hasMarker || this.#statFromListing };
     return this.#complete(path, dir);
@@ -365,6 +381,11 @@ export class Namespace {
         }
         token = page.nextToken;
       } while (token);
+      // Names this mount made while the pages came in are not in them yet: what the change says stands.
+      for (const child of this.#changes.changedChildrenSince(path, fetch.tick)) {
+        const name = baseName(child);
+        if (!listing.names.has(name)) listing.names.set(name, 'unknown');
+      }
       const fresh = new Map<Name, Node>();
       for (const name of listing.names.keys()) {
         const child = childPath(path, name);
@@ -387,10 +408,25 @@ export class Namespace {
       // Names this mount created, deleted or renamed while the pages came in: the listing's view of
       // them is stale, so lookups of those ask again.
       if (!this.#changes.subtreeChangedSince(path, fetch.tick)) this.#listings.set(path, { value: listing, tick: fetch.tick });
+      await this.#decide(path, listing, fresh);
       return this.#entriesOf(path, listing, fresh);
     } finally {
       fetch.done();
     }
+  }
+
+  /**
+   * Names a local change left undecided are looked up (few, and in parallel) before they are shown;
+   * what the lookups find goes into `fresh`, which serves even where the stat cache keeps nothing.
+   */
+  async #decide(dir: FsPath, listing: DirListing, fresh: Map<Name, Node>): Promise<void> {
+    const undecided = [...listing.names].filter(([name, kind]) => kind === 'unknown' && !fresh.has(name) && this.#unknown(childPath(dir, name)));
+    await Promise.all(
+      undecided.map(async ([name]) => {
+        const node = await this.lookup(childPath(dir, name), false);
+        if (node) fresh.set(name, node);
+      }),
+    );
   }
 
   /** Adds a listed name (the directory wins over a file of the same name); false if already known. */

@@ -60,7 +60,8 @@ export class Tree {
       return { kind: 'file', object };
     }
     const node = await this.#d.namespace.lookup(path, metadata);
-    if (node?.kind === 'file' && this.hidden(node.object)) return undefined;
+    // A file whose delete is pending is gone; a directory of the same name may be what is there now.
+    if (node?.kind === 'file' && this.hidden(node.object)) return this.#d.namespace.dirBehind(path);
     if (!node && this.#emptied.has(path)) return { kind: 'dir', marker: undefined, markerKnown: true };
     return node;
   }

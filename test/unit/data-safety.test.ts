@@ -163,3 +163,17 @@ describe('rename over a file a reader has open', () => {
     await t.fs.release(reader);
   });
 });
+
+describe('a name whose file is deleted while a reader holds it', () => {
+  it('can be made a directory at once, and opens as one', async () => {
+    const t = await fixture({ cache: { statTtlMs: 0, negativeTtlMs: 0 } });
+    t.store.putObject('b', patternBytes(4096));
+    const reader = await t.fs.open('/b', OpenFlags.O_RDONLY);
+    await t.fs.unlink('/b');
+    await t.fs.mkdir('/b', 0o755);
+    expect(await errnoOf(t.fs.open('/b', OpenFlags.O_RDONLY))).toBe('EISDIR');
+    expect(await t.names('/')).toEqual(['b']);
+    await t.fs.release(reader);
+    expect(t.store.keys()).toEqual(['b/']);
+  });
+});
