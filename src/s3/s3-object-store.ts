@@ -35,6 +35,7 @@ import {
   type PutResult,
   type StoreLimits,
   type UserMetadata,
+  type VersionPin,
   type WriteOptions,
 } from './object-store.js';
 import { StoreError, isStoreError } from './store-error.js';
@@ -93,6 +94,12 @@ function decodeListedName(name: string): string {
 function quoteEtag(etag: string | undefined): string {
   if (etag === undefined || etag === '') return '';
   return /^(W\/)?".*"$/.test(etag) ? etag : `"${etag}"`;
+}
+
+/** ETags compare without their quotes and weak marker: servers differ in how they write them. */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (etag: string) => etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return bare(a) === bare(b);
 }
 
 function lowerCaseKeys(metadata: Record<string, string> | undefined): UserMetadata {
@@ -271,27 +278,32 @@ export class S3ObjectStore implements ObjectStore {
     };
   }
 
-  async getRange(key: string, range: ByteRange, ifMatch?: string): Promise<Buffer> {
+  async getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer> {
     const { startByte, endByteExclusive } = range;
     if (!Number.isSafeInteger(startByte) || !Number.isSafeInteger(endByteExclusive) || startByte < 0 || endByteExclusive < startByte) {
       throw new StoreError('InvalidArgument', `GET ${this.#where(key)}: bad range ${startByte}-${endByteExclusive}`);
     }
     // HTTP cannot express an empty range.
     if (endByteExclusive === startByte) return Buffer.alloc(0);
+    const pinned: VersionPin | undefined = typeof pin === 'string' ? { etag: pin } : pin;
     return this.#request('GET', key, async (trace) => {
       const out = await this.#client.send(
         new GetObjectCommand({
           Bucket: this.#bucket,
           Key: this.#full(key),
           Range: `bytes=${startByte}-${endByteExclusive - 1}`,
-          IfMatch: ifMatch,
+          IfMatch: pinned?.etag,
         }),
       );
       trace.status = out.$metadata.httpStatusCode;
       trace.requestId = out.$metadata.requestId;
+      const contentRange = parseContentRange(out.ContentRange);
+      // A server that ignores Range sends the whole object with 200.
+      const total = contentRange !== undefined ? contentRange.total : out.ContentLength;
+      // Checked before the body is read: a server that ignores If-Match sends another version.
+      this.#checkPin(key, pinned, out.ETag, total, trace);
       const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
       let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const contentRange = parseContentRange(out.ContentRange);
       let expected: number;
       if (contentRange !== undefined) {
         if (contentRange.start !== startByte) {
@@ -300,13 +312,11 @@ export class S3ObjectStore implements ObjectStore {
             requestId: trace.requestId,
           });
         }
-        const total = contentRange.total ?? startByte + body.length;
-        expected = Math.min(endByteExclusive, total) - startByte;
+        expected = Math.min(endByteExclusive, contentRange.total ?? startByte + body.length) - startByte;
       } else {
-        // A server that ignores Range sends the whole object with 200.
-        const total = out.ContentLength ?? body.length;
-        expected = Math.max(0, Math.min(endByteExclusive, total) - startByte);
-        if (body.length === total) body = body.subarray(Math.min(startByte, total), Math.min(endByteExclusive, total));
+        const whole = out.ContentLength ?? body.length;
+        expected = Math.max(0, Math.min(endByteExclusive, whole) - startByte);
+        if (body.length === whole) body = body.subarray(Math.min(startByte, whole), Math.min(endByteExclusive, whole));
       }
       if (body.length !== expected) {
         throw new StoreError(
@@ -316,6 +326,23 @@ export class S3ObjectStore implements ObjectStore {
         );
       }
       return body;
+    });
+  }
+
+  /**
+   * The answer to a pinned GET must come from the pinned version: same ETag and, when the caller
+   * gave one, same total size. A missing ETag proves nothing either way, so only the size decides.
+   */
+  #checkPin(key: string, pin: VersionPin | undefined, etag: string | undefined, totalBytes: number | undefined, trace: { status?: number; requestId?: string }): void {
+    if (pin === undefined) return;
+    const changedEtag = etag !== undefined && etag !== '' && !sameEtag(etag, pin.etag);
+    const changedSize = pin.sizeBytes !== undefined && totalBytes !== undefined && totalBytes !== pin.sizeBytes;
+    if (!changedEtag && !changedSize) return;
+    const now = changedEtag ? `ETag ${quoteEtag(etag)}` : `${totalBytes} bytes`;
+    const then = changedEtag ? pin.etag : `${pin.sizeBytes} bytes`;
+    throw new StoreError('PreconditionFailed', `GET ${this.#where(key)}: the object changed (${now}, expected ${then}); the server did not honour If-Match`, {
+      httpStatus: trace.status,
+      requestId: trace.requestId,
     });
   }
 

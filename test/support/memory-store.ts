@@ -19,6 +19,7 @@ import {
   type PutResult,
   type StoreLimits,
   type UserMetadata,
+  type VersionPin,
   type WriteOptions,
 } from '../../src/s3/object-store.js';
 import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
@@ -221,11 +222,15 @@ export class MemoryStore implements ObjectStore {
     return { objects, prefixes, nextToken: truncated && last !== undefined ? encodeToken(last) : undefined };
   }
 
-  async getRange(key: string, range: ByteRange, ifMatch?: string): Promise<Buffer> {
+  async getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer> {
     await this.#enter('getRange');
     checkRange(range);
     const object = this.#existing(key);
-    checkIfMatch(object, ifMatch);
+    const pinned = typeof pin === 'string' ? { etag: pin } : pin;
+    checkIfMatch(object, pinned?.etag);
+    if (pinned?.sizeBytes !== undefined && pinned.sizeBytes !== object.body.length) {
+      throw new StoreError('PreconditionFailed', `${key} has ${object.body.length} bytes, not the pinned ${pinned.sizeBytes}`, { httpStatus: 412 });
+    }
     const size = object.body.length;
     if (range.startByte >= size) {
       // S3 answers a range on an empty object with the (empty) object instead of 416.
