@@ -124,6 +124,8 @@ export function buildConfig(args: MountArgs): MountConfig {
       requestTimeoutMs,
       connectTimeoutMs: DEFAULTS.s3.connectTimeoutMs,
       maxAttempts,
+      retryBaseDelayMs: DEFAULTS.s3.retryBaseDelayMs,
+      retryMaxDelayMs: DEFAULTS.s3.retryMaxDelayMs,
       maxSockets: DEFAULTS.s3.maxSockets,
     },
     cache: {

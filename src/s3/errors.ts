@@ -17,7 +17,7 @@ interface SdkErrorShape {
   RequestId?: unknown;
   errors?: unknown;
   cause?: unknown;
-  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
+  $metadata?: { httpStatusCode?: unknown; requestId?: unknown; attempts?: unknown };
   $response?: { statusCode?: unknown; headers?: Record<string, unknown> };
 }
 
@@ -186,7 +186,10 @@ export function toStoreError(e: unknown, context: string): StoreError {
   if (net !== undefined && !parts.includes(net)) parts.push(net);
   if (message !== undefined && message !== name) parts.push(message);
   const detail = parts.length > 0 ? parts.join(', ') : String(e);
-  return new StoreError(code, `${context}: ${code} (${detail})`, { cause: e, httpStatus: status, requestId });
+  // After retries, say so: "failed" then means the server kept failing, not one bad moment.
+  const attempts = num(shape.$metadata?.attempts);
+  const tries = attempts !== undefined && attempts > 1 ? `, after ${attempts} attempts` : '';
+  return new StoreError(code, `${context}: ${code} (${detail})${tries}`, { cause: e, httpStatus: status, requestId });
 }
 
 /** The region a redirect or a region error names, from x-amz-bucket-region or the error body. */

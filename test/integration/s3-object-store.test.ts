@@ -15,6 +15,8 @@ import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
 import { newBucket, s3Server, storeConfig, TEST_PROFILES, useTestProfiles } from '../support/s3-env.js';
 import { makeClient } from '../support/s3-server.js';
 import { expectStoreError } from '../support/store-errors.js';
+import { answering, brokenServer, s3ErrorAnswer } from '../support/broken-server.js';
+import { closedPort } from '../support/mount-session.js';
 
 const MiB = 1024 * 1024;
 const server = s3Server();
@@ -436,49 +438,6 @@ describe('debug log', () => {
   });
 });
 
-/** A local TCP server standing in for a broken S3 endpoint; closes with every socket it accepted. */
-async function brokenServer(onConnection: (socket: net.Socket) => void): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        srv.close(() => resolve());
-      }),
-  };
-}
-
-/** Answers every request once the headers arrived, with `answer(request head)`. */
-function answering(answer: (head: string) => string): (socket: net.Socket) => void {
-  return (socket) => {
-    let head = '';
-    socket.on('data', (chunk) => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        socket.write(answer(head));
-        head = '';
-      }
-    });
-  };
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 describe('errors at mount time', () => {
   async function failedCheck(config: S3Config, code: StoreErrorCode): Promise<{ error: StoreError; sentence: string }> {
     const s = new S3ObjectStore(config);
@@ -589,10 +548,7 @@ describe('answers of other servers map to stable codes', () => {
   ];
   it.each(cases)('$status $code is $expected', async ({ status, code, extra, expected, sentence }) => {
     const fake = await brokenServer(
-      answering(() => {
-        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra ?? ''}<RequestId>R9</RequestId></Error>`;
-        return `HTTP/1.1 ${status} X\r\nx-amz-request-id: R9\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-      }),
+      answering(() => s3ErrorAnswer(status, code, extra)),
     );
     const config = storeConfig(bucket, { endpoint: fake.endpoint, maxAttempts: 2 });
     const s = new S3ObjectStore(config);
