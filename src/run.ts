@@ -13,7 +13,7 @@ import { S3Filesystem } from './fs/filesystem.js';
 import { Spool } from './fs/spool.js';
 import { mount, unmount } from './fs/fuse/binding.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
-import { describeMountError } from './s3/errors.js';
+import { describeMountError } from './cli/advice.js';
 import { isStoreError } from './s3/store-error.js';
 
 export class MountError extends Error {

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config.js';
-import { describeMountError, toStoreError } from '../../src/s3/errors.js';
+import { describeMountError } from '../../src/cli/advice.js';
+import { toStoreError } from '../../src/s3/errors.js';
 import type { ObjectStore, PartRef } from '../../src/s3/object-store.js';
 import { S3ObjectStore } from '../../src/s3/s3-object-store.js';
 import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
@@ -461,7 +462,7 @@ describe('errors at mount time', () => {
   it.skipIf(onS3rver)('a wrong secret is InvalidCredentials: check AWS_SECRET_ACCESS_KEY', async () => {
     const { error, sentence } = await failedCheck(storeConfig(bucket, { profile: TEST_PROFILES.wrongSecret, maxAttempts: 1 }), 'InvalidCredentials');
     expect(error.httpStatus).toBe(403);
-    expect(sentence).toBe('signature mismatch (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY');
+    expect(sentence).toBe('signature mismatch (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY (and that the server accepts AWS Signature Version 4)');
   });
 
   it('an unknown access key is InvalidCredentials: check AWS_ACCESS_KEY_ID', async () => {
@@ -535,7 +536,7 @@ describe('errors at mount time', () => {
 
 describe('answers of other servers map to stable codes', () => {
   const cases: { status: number; code: string; extra?: string; expected: StoreErrorCode; sentence?: RegExp }[] = [
-    { status: 403, code: 'AccessDenied', expected: 'AccessDenied', sentence: /^access denied to bucket '.+': the credentials lack s3:ListBucket$/ },
+    { status: 403, code: 'AccessDenied', expected: 'AccessDenied', sentence: /^access denied to bucket '.+': the credentials lack s3:ListBucket \(check the keys and the bucket policy\)$/ },
     { status: 400, code: 'AuthorizationHeaderMalformed', extra: '<Region>ap-south-1</Region>', expected: 'WrongRegionOrStyle', sentence: /the bucket lives in region ap-south-1 — pass --region ap-south-1$/ },
     { status: 400, code: 'InvalidArgument', expected: 'InvalidArgument' },
     { status: 400, code: 'KeyTooLong', expected: 'InvalidArgument' },
