@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config.js';
 import { describeMountError } from '../../src/cli/advice.js';
 import { toStoreError } from '../../src/s3/errors.js';
-import type { ObjectStore, PartRef } from '../../src/s3/object-store.js';
+import type { PartRef } from '../../src/s3/object-store.js';
 import { S3ObjectStore } from '../../src/s3/s3-object-store.js';
 import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
 import { newBucket, s3Server, storeConfig, TEST_PROFILES, useTestProfiles } from '../support/s3-env.js';
 import { makeClient } from '../support/s3-server.js';
 import { expectStoreError } from '../support/store-errors.js';
+import { allPages } from '../support/store-contract.js';
 import { answering, brokenServer, s3ErrorAnswer } from '../support/broken-server.js';
 import { closedPort } from '../support/mount-session.js';
 
@@ -63,21 +64,6 @@ async function rawExists(key: string): Promise<boolean> {
     if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
     throw e;
   }
-}
-
-async function allPages(s: ObjectStore, prefix: string, delimiter: '/' | undefined, maxKeys?: number) {
-  const keys: string[] = [];
-  const prefixes: string[] = [];
-  let pages = 0;
-  let token: string | undefined;
-  do {
-    const page = await s.listPage(prefix, delimiter, token, maxKeys);
-    keys.push(...page.objects.map((o) => o.key));
-    prefixes.push(...page.prefixes);
-    token = page.nextToken;
-    pages++;
-  } while (token !== undefined);
-  return { keys, prefixes, pages };
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {

@@ -224,6 +224,8 @@ export class MemoryStore implements ObjectStore {
 
   async getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer> {
     await this.#enter('getRange');
+    // HTTP cannot express an empty range: the real store answers one without asking the server.
+    if (Number.isSafeInteger(range.startByte) && range.startByte >= 0 && range.endByteExclusive === range.startByte) return Buffer.alloc(0);
     checkRange(range);
     const object = this.#existing(key);
     const pinned = typeof pin === 'string' ? { etag: pin } : pin;
@@ -283,7 +285,8 @@ export class MemoryStore implements ObjectStore {
 
   async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
     await this.#enter('deleteMany');
-    if (keys.length === 0 || keys.length > this.limits.maxDeleteBatch) {
+    // The real store sends nothing for no keys; S3 itself refuses an empty or oversized batch.
+    if (keys.length > this.limits.maxDeleteBatch) {
       throw invalid(`MalformedXML: a delete batch holds 1 to ${this.limits.maxDeleteBatch} keys, got ${keys.length}`);
     }
     for (const key of keys) this.deleteObject(this.#full(key));
@@ -329,7 +332,8 @@ export class MemoryStore implements ObjectStore {
       },
       abort: async () => {
         await this.#enter('abort');
-        if (!this.#uploads.delete(uploadId)) throw noSuchUpload(uploadId);
+        // Already aborted or completed: nothing is left to clean up (as the real store answers).
+        this.#uploads.delete(uploadId);
       },
     };
   }
@@ -353,15 +357,16 @@ export class MemoryStore implements ObjectStore {
     if (failure !== undefined) throw failure;
   }
 
-  #complete(uploadId: string, refs: readonly PartRef[]): PutResult {
+  #complete(uploadId: string, parts: readonly PartRef[]): PutResult {
     const state = this.#uploads.get(uploadId);
     if (state === undefined) throw noSuchUpload(uploadId);
-    if (refs.length === 0) throw invalid('MalformedXML: a multipart upload completes with at least one part');
+    if (parts.length === 0) throw invalid('MalformedXML: a multipart upload completes with at least one part');
+    // The real store sorts the refs and keeps the latest of each part number before sending them.
+    const latest = new Map<number, PartRef>();
+    for (const p of parts) latest.set(p.partNumber, p);
+    const refs = [...latest.values()].sort((a, b) => a.partNumber - b.partNumber);
     const chosen: StoredPart[] = [];
-    let previous = 0;
     for (const ref of refs) {
-      if (ref.partNumber <= previous) throw invalid('InvalidPartOrder: part numbers must be in ascending order');
-      previous = ref.partNumber;
       const part = state.parts.get(ref.partNumber);
       if (part === undefined || unquote(part.etag) !== unquote(ref.etag)) {
         throw invalid(`InvalidPart: part ${ref.partNumber} was not uploaded or its ETag does not match`);
