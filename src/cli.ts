@@ -4,66 +4,20 @@
 
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
+import { cleanupCommand } from './cli/cleanup.js';
+import { doctorCommand } from './cli/doctor.js';
+import { buildS3Config, durationOption, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './cli/options.js';
+import { DEFAULTS, maxSocketsFor, type MountConfig } from './config.js';
 import { createLogger } from './log.js';
 import { defaultLogFile, reportToParent, removePidFile, startInBackground, unmountCommand, writePidFile } from './daemon.js';
 import { MountError, startMount } from './run.js';
 
-class UsageError extends Error {}
-
-/** `bucket` or `bucket:prefix/inside` → bucket and a prefix that is '' or ends in '/'. */
-export function parseSource(source: string): { bucket: string; prefix: string } {
-  const colon = source.indexOf(':');
-  const bucket = colon < 0 ? source : source.slice(0, colon);
-  let prefix = colon < 0 ? '' : source.slice(colon + 1);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{1,254}$/.test(bucket)) {
-    throw new UsageError(`'${bucket}' is not a valid bucket name: use letters, digits, '.', '-' and '_' (3-255 characters)`);
-  }
-  prefix = prefix.replace(/^\/+/, '');
-  if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
-  if (prefix.split('/').slice(0, -1).some((s) => s === '' || s === '.' || s === '..')) {
-    throw new UsageError(`prefix '${prefix}' has an empty, '.' or '..' segment`);
-  }
-  return { bucket, prefix };
-}
-
-function sizeOption(name: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const bytes = parseSize(String(value));
-  if (bytes === undefined || bytes < min) throw new UsageError(`--${name} '${value}' is not a size: use e.g. 512M, 2G or a number of bytes (at least ${min})`);
-  return bytes;
-}
-
-function modeOption(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^0?[0-7]{1,4}$/.test(String(value))) throw new UsageError(`--${name} '${value}' is not an octal mode such as 0644`);
-  return parseInt(String(value), 8);
-}
-
-function idOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0 || value > 0xfffffffe) throw new UsageError(`--${name} must be a number from 0 to 4294967294`);
-  return value;
-}
-
-function secondsOption(name: string, value: number | undefined, fallbackMs: number): number {
-  if (value === undefined) return fallbackMs;
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number of seconds, 0 or more`);
-  return Math.round(value * 1000);
-}
-
 function mountOptions(y: Argv) {
-  return y
-    .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
-    .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' })
-    .group(['endpoint', 'region', 'path-style', 'profile', 'checksum', 'request-timeout', 'max-attempts'], 'S3:')
-    .option('endpoint', { type: 'string', describe: 'S3-compatible server URL (MinIO, RustFS, Ceph RGW...); default AWS S3 or AWS_ENDPOINT_URL' })
-    .option('region', { type: 'string', describe: 'region; any string works with a custom endpoint' })
-    .option('path-style', { type: 'boolean', describe: 'bucket in the URL path (default: on with --endpoint)' })
-    .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws (credentials never come from the command line)' })
-    .option('checksum', { choices: ['when-required', 'when-supported'] as const, default: DEFAULTS.s3.checksumMode, describe: 'request checksums: when-required is what S3-compatible servers accept' })
-    .option('request-timeout', { type: 'number', describe: `seconds per S3 request attempt (default ${DEFAULTS.s3.requestTimeoutMs / 1000})` })
-    .option('max-attempts', { type: 'number', describe: `attempts per S3 request, with backoff (default ${DEFAULTS.s3.maxAttempts})` })
+  return s3Options(
+    y
+      .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
+      .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' }),
+  )
     .group(['read-only', 'uid', 'gid', 'file-mode', 'dir-mode', 'allow-other', 'disk-size'], 'Files:')
     .option('read-only', { type: 'boolean', default: false, describe: 'refuse every change with EROFS' })
     .option('uid', { type: 'number', describe: 'owner of objects without x-amz-meta-uid (default: you)' })
@@ -93,49 +47,22 @@ function mountOptions(y: Argv) {
 type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
 
 export function buildConfig(args: MountArgs): MountConfig {
-  const { bucket, prefix } = parseSource(String(args.source));
-  const endpoint = args.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  if (endpoint !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new UsageError(`--endpoint '${endpoint}' is not a URL: use e.g. http://127.0.0.1:9000`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint '${endpoint}' must start with http:// or https://`);
-  }
-  const maxAttempts = args['max-attempts'] ?? DEFAULTS.s3.maxAttempts;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) throw new UsageError('--max-attempts must be a whole number from 1 to 20');
   const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
   const uploadConcurrency = args['upload-concurrency'] ?? DEFAULTS.write.uploadConcurrency;
   if (!Number.isInteger(uploadConcurrency) || uploadConcurrency < 1 || uploadConcurrency > 64) throw new UsageError('--upload-concurrency must be a whole number from 1 to 64');
-  const requestTimeoutMs = secondsOption('request-timeout', args['request-timeout'], DEFAULTS.s3.requestTimeoutMs);
-  if (requestTimeoutMs < 100) throw new UsageError('--request-timeout must be at least 0.1 seconds');
+  const blockSizeBytes = sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024);
+  const memoryBudgetBytes = sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024);
   return {
     mountpoint: String(args.mountpoint),
-    s3: {
-      bucket,
-      prefix,
-      endpoint,
-      region: args.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
-      pathStyle: args['path-style'] ?? endpoint !== undefined,
-      profile: args.profile,
-      checksumMode: args.checksum as ChecksumMode,
-      requestTimeoutMs,
-      connectTimeoutMs: DEFAULTS.s3.connectTimeoutMs,
-      maxAttempts,
-      retryBaseDelayMs: DEFAULTS.s3.retryBaseDelayMs,
-      retryMaxDelayMs: DEFAULTS.s3.retryMaxDelayMs,
-      maxSockets: DEFAULTS.s3.maxSockets,
-    },
+    s3: buildS3Config(args, String(args.source), maxSocketsFor({ memoryBudgetBytes, blockSizeBytes }, { partSizeBytes })),
     cache: {
-      blockSizeBytes: sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024),
+      blockSizeBytes,
       cacheSizeBytes: sizeOption('cache-size', args['cache-size'], DEFAULTS.cache.cacheSizeBytes, 0),
       statTtlMs: secondsOption('stat-ttl', args['stat-ttl'], DEFAULTS.cache.statTtlMs),
       negativeTtlMs: secondsOption('negative-ttl', args['negative-ttl'], DEFAULTS.cache.negativeTtlMs),
       maxStatEntries: DEFAULTS.cache.maxStatEntries,
       readAheadMaxBytes: sizeOption('read-ahead', args['read-ahead'], DEFAULTS.cache.readAheadMaxBytes, 0),
-      memoryBudgetBytes: sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024),
+      memoryBudgetBytes,
     },
     posix: {
       uid: idOption('uid', args.uid, process.getuid?.() ?? 0),
@@ -186,10 +113,48 @@ async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promis
   await removePidFile(running.mountpoint);
 }
 
+function doctorOptions(y: Argv) {
+  return s3Options(y.positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix to probe' }))
+    .option('debug', { type: 'boolean', default: false, describe: 'print every S3 request of the probe to stderr' })
+    .example('$0 doctor my-bucket --endpoint http://127.0.0.1:9000', 'what a MinIO, Ceph or other server supports')
+    .epilogue(
+      'Writes only below a fresh .bucketfs-doctor-<random>/ prefix and deletes what it wrote. Exit status 0 when every ' +
+        'check bucketfs needs passed (optional features the server lacks are listed with the workaround bucketfs uses), 1 otherwise.',
+    );
+}
+
+function cleanupOptions(y: Argv) {
+  return s3Options(y.positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix whose uploads to clean' }))
+    .option('all', { type: 'boolean', default: false, describe: 'also abort uploads bucketfs did not start (other clients, other machines)' })
+    .option('older-than', { type: 'string', describe: 'only uploads started longer ago than this: 90s, 30m, 24h, 7d' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be aborted, abort nothing' })
+    .example('$0 cleanup my-bucket --dry-run', 'list incomplete uploads and what would happen to each')
+    .example('$0 cleanup my-bucket --all --older-than 24h', 'abort every upload started more than a day ago')
+    .epilogue(
+      'Incomplete multipart uploads are billed until aborted. By default only the uploads bucketfs on this machine started ' +
+        '(recorded in ~/.cache/bucketfs/uploads) are aborted, and never one a running bucketfs may still complete.',
+    );
+}
+
+type DoctorArgs = Awaited<ReturnType<ReturnType<typeof doctorOptions>['parseAsync']>>;
+type CleanupArgs = Awaited<ReturnType<ReturnType<typeof cleanupOptions>['parseAsync']>>;
+
+async function runDoctor(args: DoctorArgs, write: (text: string) => void): Promise<number> {
+  const log = args.debug ? (line: string) => void process.stderr.write(`${line}\n`) : undefined;
+  return doctorCommand(buildS3Config(args, String(args.source)), write, log);
+}
+
+async function runCleanup(args: CleanupArgs, write: (text: string) => void): Promise<number> {
+  const options = { all: args.all, olderThanMs: durationOption('older-than', args['older-than']), dryRun: args['dry-run'], journalDir: DEFAULTS.uploadJournalDir };
+  return cleanupCommand(buildS3Config(args, String(args.source)), options, write);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   // The SDK's multi-line "Node >= 22 soon" notice would precede every one-line error; engines says we run on 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const raw = hideBin([...argv]);
+  const write = (text: string): void => void process.stdout.write(text);
+  let exitCode = 0;
   try {
     await yargs(raw)
       .scriptName('bucketfs')
@@ -210,9 +175,25 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(`${await unmountCommand(String(args.mountpoint))}\n`);
         },
       )
+      .command(
+        'doctor <source>',
+        'probe an S3 server and bucket: what works, what does not, and what to do about it',
+        (y) => doctorOptions(y),
+        async (args) => {
+          exitCode = await runDoctor(args as DoctorArgs, write);
+        },
+      )
+      .command(
+        'cleanup <source>',
+        'list and abort incomplete multipart uploads (by default only those bucketfs started)',
+        (y) => cleanupOptions(y),
+        async (args) => {
+          exitCode = await runCleanup(args as CleanupArgs, write);
+        },
+      )
       .example('$0 mount my-bucket ~/bucket', 'AWS S3, credentials from the environment or ~/.aws')
       .example('$0 mount photos:2024/ /mnt/photos --endpoint http://127.0.0.1:9000', 'MinIO, a prefix of a bucket')
-      .demandCommand(1, 'name a command: mount or unmount')
+      .demandCommand(1, 'name a command: mount, unmount, doctor or cleanup')
       .strict()
       .fail((message, error) => {
         throw error ?? new UsageError(message);
@@ -221,7 +202,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .version()
       .wrap(Math.min(110, process.stdout.columns || 110))
       .parseAsync();
-    return 0;
+    return exitCode;
   } catch (e) {
     const message = e instanceof UsageError || e instanceof MountError ? e.message : (e as Error).message;
     process.stderr.write(`bucketfs: ${message}\n`);

@@ -61,6 +61,25 @@ export function setHeader(request: unknown, name: string, value: string): void {
   if (headers !== undefined) headers[name] = value;
 }
 
+/** Every answer (success or error, each attempt) shows its headers to the capability tracker. */
+function observeAnswers(client: S3Client, capabilities: CapabilityTracker): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const out = await next(args);
+        capabilities.observe(headersOf(out.response));
+        return out;
+      } catch (e) {
+        capabilities.observe(headersOf((e as { $response?: unknown } | undefined)?.$response));
+        throw e;
+      }
+    },
+    { step: 'finalizeRequest', name: 'bucketfsObserveAnswers', priority: 'low' },
+  );
+}
+
+const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 export function createS3Clients(config: S3Config, capabilities: CapabilityTracker): S3Clients {
   const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
   const httpAgent = new http.Agent(agentOptions);
@@ -82,6 +101,8 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
       responseChecksumValidation: checksums,
       maxAttempts: config.maxAttempts,
       retryStrategy,
+      // Failures reach the caller as StoreErrors; the SDK's own console warnings would only add noise.
+      logger: SILENT,
       requestHandler: {
         httpAgent,
         httpsAgent,
@@ -95,20 +116,7 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
       },
     };
     const client = new S3Client(options);
-    // Every answer (success or error, each attempt) shows its headers to the capability tracker.
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          const out = await next(args);
-          capabilities.observe(headersOf(out.response));
-          return out;
-        } catch (e) {
-          capabilities.observe(headersOf((e as { $response?: unknown } | undefined)?.$response));
-          throw e;
-        }
-      },
-      { step: 'finalizeRequest', name: 'bucketfsObserveAnswers', priority: 'low' },
-    );
+    observeAnswers(client, capabilities);
     return client;
   };
   const main = make(config.requestTimeoutMs);

@@ -4,8 +4,9 @@
 
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
-import type { CapabilityTracker } from './capabilities.js';
-import type { S3Clients } from './client.js';
+import type { S3Config } from '../config.js';
+import { CapabilityTracker, type ServerCapabilities } from './capabilities.js';
+import { createS3Clients, type S3Clients } from './client.js';
 import { toStoreError } from './errors.js';
 import { StoreError } from './store-error.js';
 
@@ -57,6 +58,22 @@ export class S3Context {
     this.capabilities = options.capabilities;
     this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#logger = options.logger;
+  }
+
+  /** A context with clients of its own for `config`; close it with `clients.destroy()`. */
+  static create(
+    config: S3Config,
+    options: { capabilities?: Partial<ServerCapabilities>; logger?: (line: string) => void; notice?: (line: string) => void } = {},
+  ): S3Context {
+    const capabilities = new CapabilityTracker(config, options.capabilities, options.notice);
+    return new S3Context({
+      bucket: config.bucket,
+      prefix: config.prefix,
+      clients: createS3Clients(config, capabilities),
+      capabilities,
+      requestTimeoutMs: config.requestTimeoutMs,
+      logger: options.logger,
+    });
   }
 
   full(key: string): string {

@@ -13,8 +13,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
-import { CapabilityTracker, type LearnedCapability, type ServerCapabilities, type ServerKind } from './capabilities.js';
-import { createS3Clients, setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
+import type { LearnedCapability, ServerCapabilities, ServerKind } from './capabilities.js';
+import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
 import { S3Context, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
@@ -79,15 +79,7 @@ export class S3ObjectStore implements ObjectStore {
     this.limits = { ...S3_LIMITS, ...options.limits };
     this.description = `s3://${config.bucket}/${config.prefix} at ${endpointLabel(config)}`;
     this.#retry = config;
-    const capabilities = new CapabilityTracker(config, options.capabilities, options.notice);
-    this.#ctx = new S3Context({
-      bucket: config.bucket,
-      prefix: config.prefix,
-      clients: createS3Clients(config, capabilities),
-      capabilities,
-      requestTimeoutMs: config.requestTimeoutMs,
-      logger: options.logger,
-    });
+    this.#ctx = S3Context.create(config, options);
     this.#journal = config.uploadJournalDir !== undefined ? new UploadJournal(config.uploadJournalDir, endpointLabel(config), options.notice) : undefined;
     this.#uploadStore = {
       head: (key) => this.head(key),

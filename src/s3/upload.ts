@@ -29,14 +29,20 @@ export interface UploadStore {
   etagAfterWrite(key: string): Promise<string>;
 }
 
+interface JournalRecord {
+  readonly journal: UploadJournal;
+  readonly id: string;
+}
+
 export class S3Upload implements MultipartUpload {
   readonly key: string;
   readonly uploadId: string;
   readonly #ctx: S3Context;
   readonly #store: UploadStore;
-  readonly #journal: UploadJournal | undefined;
+  /** The upload's journal record, forgotten once it completes or aborts. */
+  readonly #journal: JournalRecord | undefined;
 
-  private constructor(ctx: S3Context, store: UploadStore, journal: UploadJournal | undefined, key: string, uploadId: string) {
+  private constructor(ctx: S3Context, store: UploadStore, journal: JournalRecord | undefined, key: string, uploadId: string) {
     this.#ctx = ctx;
     this.#store = store;
     this.#journal = journal;
@@ -45,17 +51,21 @@ export class S3Upload implements MultipartUpload {
   }
 
   static async start(ctx: S3Context, store: UploadStore, journal: UploadJournal | undefined, key: string, options: WriteOptions): Promise<S3Upload> {
-    const out = await ctx.request('CREATE-UPLOAD', key, () =>
-      ctx.clients.main.send(
-        new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: ctx.full(key), Metadata: { ...options.metadata }, ContentType: options.contentType }),
-      ),
-    );
-    const uploadId = out.UploadId;
-    if (uploadId === undefined || uploadId === '') {
-      throw new StoreError('ServerError', `CREATE-UPLOAD ${ctx.where(key)}: the server returned no upload id`);
+    const fullKey = ctx.full(key);
+    const id = await journal?.begin(ctx.bucket, fullKey);
+    let uploadId: string | undefined;
+    try {
+      const out = await ctx.request('CREATE-UPLOAD', key, () =>
+        ctx.clients.main.send(new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: fullKey, Metadata: { ...options.metadata }, ContentType: options.contentType })),
+      );
+      uploadId = out.UploadId;
+      if (uploadId === undefined || uploadId === '') throw new StoreError('ServerError', `CREATE-UPLOAD ${ctx.where(key)}: the server returned no upload id`);
+    } catch (e) {
+      if (id !== undefined) await journal?.forget(id);
+      throw e;
     }
-    await journal?.record({ bucket: ctx.bucket, key: ctx.full(key), uploadId });
-    return new S3Upload(ctx, store, journal, key, uploadId);
+    if (id !== undefined) await journal?.started(id, ctx.bucket, fullKey, uploadId);
+    return new S3Upload(ctx, store, journal !== undefined && id !== undefined ? { journal, id } : undefined, key, uploadId);
   }
 
   async uploadPart(partNumber: number, body: Uint8Array): Promise<PartRef> {
@@ -134,7 +144,7 @@ export class S3Upload implements MultipartUpload {
         }),
       ),
     );
-    await this.#journal?.forget(this.#ctx.bucket, this.uploadId);
+    await this.#journal?.journal.forget(this.#journal.id);
     const etag = quoteEtag(res.ETag);
     if (etag !== '') return { etag };
     ctx.capabilities.learn('completeReturnsEtag', false, 'CompleteMultipartUpload answered an empty ETag');
@@ -151,7 +161,7 @@ export class S3Upload implements MultipartUpload {
       // Already aborted or completed: nothing is left to clean up.
       if (!isStoreError(e, 'NotFound')) throw e;
     }
-    await this.#journal?.forget(this.#ctx.bucket, this.uploadId);
+    await this.#journal?.journal.forget(this.#journal.id);
   }
 
   /** The part read with a pinned GET (which checks the answer's ETag) and uploaded. */
