@@ -22,10 +22,10 @@ import { closedPort } from '../support/mount-session.js';
 
 const MiB = 1024 * 1024;
 const server = s3Server();
-// Tests that would only measure a known s3rver 3.7.1 defect run on Ceph alone (CI runs Ceph):
-// 2 deep common prefixes missing, readdir order; 4 no UploadPartCopy, Abort answers 405;
-// 5 copy source decoded with decodeURI; 6 multipart ETag not md5-of-md5s-N; 9 completing with an unknown part crashes it;
-// 10 SigV4 signatures are not checked (a wrong secret works); no request ids.
+// Tests that would only measure a known defect of s3rver 3.7.1 run on Ceph alone (CI runs Ceph),
+// each marked with the defect it would hit: listings in readdir order that miss deep common prefixes,
+// AbortMultipartUpload answering 405, copy sources decoded with decodeURI, multipart ETags not of the
+// md5-of-md5s-N form, a crash on completing with an unknown part, unchecked SigV4 signatures.
 const onS3rver = server.kind === 's3rver';
 
 let restoreEnv: () => void;
@@ -99,7 +99,7 @@ describe('head', () => {
 });
 
 describe('listPage', () => {
-  // s3rver defect 2.
+  // s3rver: readdir order, deep common prefixes missing.
   it.skipIf(onS3rver)('splits by delimiter into objects and common prefixes, in byte order', async () => {
     const keys = ['ls/top', 'ls/dir/a', 'ls/dir/B', 'ls/dir/é', 'ls/dir/sub/c', 'ls/dir/sub/deeper/d', 'ls/deep/x/y/z', 'ls/dir2/x'];
     for (const k of keys) await rawPut(k, 'x');
@@ -131,7 +131,7 @@ describe('listPage', () => {
     expect(all.pages).toBe(2);
     expect(all.keys).toHaveLength(1100);
     expect(new Set(all.keys)).toEqual(new Set(keys));
-    // s3rver defect 2.
+    // s3rver lists in readdir order.
     if (!onS3rver) expect(all.keys).toEqual([...keys].sort(byteOrder));
     const small = await allPages(store, 'many/', '/', 400);
     expect(small.pages).toBe(3);
@@ -267,7 +267,7 @@ describe('copy', () => {
     await expectStoreError(store.copy('copy/missing', 'copy/x', { sourceSizeBytes: 2 }), 'NotFound');
   });
 
-  // s3rver defect 5.
+  // s3rver decodes copy sources with decodeURI.
   it.skipIf(onS3rver)('handles keys with URL-special characters and unicode', async () => {
     const names = ['a b+c@d=e&f$g,h;i:j?k#l%m', 'ünïcødé €/文件 名', "q'u(o)t*e!~"];
     for (const name of names) {
@@ -283,7 +283,7 @@ describe('copy', () => {
     expect(dirs.prefixes).toEqual(['special/copy of ünïcødé €/', 'special/ünïcødé €/']);
   });
 
-  // s3rver defect 4.
+  // s3rver's multipart ETags are not md5-of-md5s-N.
   it.skipIf(onS3rver)('copies objects above maxSingleCopyBytes in parts, keeping metadata', async () => {
     const small = new S3ObjectStore(storeConfig(bucket), { limits: { maxSingleCopyBytes: 5 * MiB } });
     try {
@@ -341,7 +341,7 @@ describe('multipart upload', () => {
     expect(etag).not.toBe('');
     const info = await store.head('mp/file');
     expect(info).toMatchObject({ sizeBytes: a.length + b.length + c.length, etag, contentType: 'application/zip', metadata: { mode: '33188' } });
-    // s3rver defect 6.
+    // s3rver's multipart ETags are not md5-of-md5s-N.
     if (!onS3rver) {
       const md5s = [a, b, c].map((part) => createHash('md5').update(part).digest());
       expect(etag).toBe(`"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-3"`);
@@ -349,7 +349,7 @@ describe('multipart upload', () => {
     expect((await rawGet('mp/file')).equals(Buffer.concat([a, b, c]))).toBe(true);
   });
 
-  // s3rver defect 4.
+  // s3rver answers AbortMultipartUpload with 405.
   it.skipIf(onS3rver)('builds an object from a copied range and an uploaded part', async () => {
     const source = randomBytes(6 * MiB);
     const { etag: sourceEtag } = await store.put('mp/source', source, { metadata: {}, contentType: undefined });
@@ -365,7 +365,7 @@ describe('multipart upload', () => {
     await other.abort();
   });
 
-  // s3rver defect 4.
+  // s3rver answers AbortMultipartUpload with 405.
   it.skipIf(onS3rver)('aborts: the upload is gone, no object appears, and a second abort is harmless', async () => {
     const upload = await store.createUpload('mp/aborted', { metadata: {}, contentType: undefined });
     const part = await upload.uploadPart(1, randomBytes(1024));
@@ -379,7 +379,7 @@ describe('multipart upload', () => {
     expect(await store.head('mp/aborted')).toBeUndefined();
   });
 
-  // s3rver defect 9.
+  // s3rver crashes on completing with an unknown part.
   it.skipIf(onS3rver)('refuses to complete with a part that was never uploaded', async () => {
     const upload = await store.createUpload('mp/bad', { metadata: {}, contentType: undefined });
     const part = await upload.uploadPart(1, randomBytes(1024));
@@ -444,7 +444,7 @@ describe('errors at mount time', () => {
     s.close();
   });
 
-  // s3rver defect 10.
+  // s3rver does not check signatures.
   it.skipIf(onS3rver)('a wrong secret is InvalidCredentials: check AWS_SECRET_ACCESS_KEY', async () => {
     const { error, sentence } = await failedCheck(storeConfig(bucket, { profile: TEST_PROFILES.wrongSecret, maxAttempts: 1 }), 'InvalidCredentials');
     expect(error.httpStatus).toBe(403);
