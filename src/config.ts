@@ -2,6 +2,7 @@
 // default in one place (DEFAULTS). The CLI builds it; nothing below src/run.ts parses flags.
 
 import os from 'node:os';
+import type { ServerCapabilities } from './s3/capabilities.js';
 import path from 'node:path';
 
 const KiB = 1024;
@@ -29,10 +30,27 @@ export interface S3Config {
   readonly requestTimeoutMs: number;
   /** Time to open a connection, ms. Default 5 000. */
   readonly connectTimeoutMs: number;
-  /** Attempts per request, including the first (retries with backoff). Default 4. */
+  /**
+   * Attempts per request, including the first, on throttling (503 SlowDown, 429), 500/502/503/504
+   * and network failures. Default 6: the MinIO client's 5 retries.
+   */
   readonly maxAttempts: number;
-  /** Keep-alive sockets at most. Default 64. */
+  /** Backoff before the first retry, ms, doubling for each later one. Default 200. */
+  readonly retryBaseDelayMs: number;
+  /** Longest backoff between two attempts, ms. Default 5 000. */
+  readonly retryMaxDelayMs: number;
+  /**
+   * Keep-alive sockets at most, shared by every request. Requests past it wait for a socket and
+   * that wait counts against connectTimeoutMs, so it must cover all concurrency: see maxSocketsFor.
+   */
   readonly maxSockets: number;
+  /**
+   * Where the ids of multipart uploads this process started are recorded until they complete or
+   * abort, for `bucketfs cleanup`. Undefined: not recorded. Default (CLI) ~/.cache/bucketfs/uploads.
+   */
+  readonly uploadJournalDir?: string;
+  /** Server capabilities set by the user (`--capability NAME=VALUE`) over detection. */
+  readonly capabilities?: Partial<ServerCapabilities>;
 }
 
 export interface CacheConfig {
@@ -94,34 +112,62 @@ export interface MountConfig {
   readonly allowOther: boolean;
 }
 
+/** $XDG_CACHE_HOME, else ~/.cache: the one place bucketfs's local state lives under. */
+export function cacheHome(): string {
+  return process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+}
+
+/** HEADs one directory listing sends at once (a stat per entry). */
+const HEAD_FAN_OUT = 64;
+/** Other requests that may run beside reads and uploads: lists, copies, deletes. */
+const METADATA_REQUESTS = 64;
+
+/**
+ * Sockets that cover every request bucketfs can have in flight, so none waits for a socket long
+ * enough to hit the connect timeout: the HEAD fan-out, metadata calls, and the data requests the
+ * memory budget allows (each read-ahead block and each upload part holds budget while in flight).
+ */
+export function maxSocketsFor(cache: Pick<CacheConfig, 'memoryBudgetBytes' | 'blockSizeBytes'>, write: Pick<WriteConfig, 'partSizeBytes'>): number {
+  const dataRequests = Math.ceil(cache.memoryBudgetBytes / Math.min(cache.blockSizeBytes, write.partSizeBytes));
+  return HEAD_FAN_OUT + METADATA_REQUESTS + dataRequests;
+}
+
+const DEFAULT_CACHE = {
+  blockSizeBytes: 1 * MiB,
+  cacheSizeBytes: 256 * MiB,
+  statTtlMs: 5_000,
+  negativeTtlMs: 1_000,
+  maxStatEntries: 100_000,
+  readAheadMaxBytes: 16 * MiB,
+  memoryBudgetBytes: 256 * MiB,
+  statFromListing: false,
+  metadataReadAhead: 32,
+} as const;
+
+const DEFAULT_WRITE = {
+  partSizeBytes: 8 * MiB,
+  uploadConcurrency: 4,
+  spoolDir: path.join(cacheHome(), 'bucketfs', 'spool'),
+  spoolSizeBytes: 64 * GiB,
+  writeBack: false,
+  backgroundUploads: 4,
+} as const;
+
 export const DEFAULTS = {
   s3: {
     checksumMode: 'when-required' as ChecksumMode,
     requestTimeoutMs: 30_000,
     connectTimeoutMs: 5_000,
-    maxAttempts: 4,
-    maxSockets: 64,
+    maxAttempts: 6,
+    retryBaseDelayMs: 200,
+    retryMaxDelayMs: 5_000,
+    maxSockets: maxSocketsFor(DEFAULT_CACHE, DEFAULT_WRITE),
   },
-  cache: {
-    blockSizeBytes: 1 * MiB,
-    cacheSizeBytes: 256 * MiB,
-    statTtlMs: 5_000,
-    negativeTtlMs: 1_000,
-    maxStatEntries: 100_000,
-    readAheadMaxBytes: 16 * MiB,
-    memoryBudgetBytes: 256 * MiB,
-    statFromListing: false,
-    metadataReadAhead: 32,
-  },
+  cache: DEFAULT_CACHE,
   posix: { fileMode: 0o644, dirMode: 0o755, capacityBytes: 1024 * 1024 * GiB },
-  write: {
-    partSizeBytes: 8 * MiB,
-    uploadConcurrency: 4,
-    spoolDir: path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bucketfs', 'spool'),
-    spoolSizeBytes: 64 * GiB,
-    writeBack: false,
-    backgroundUploads: 4,
-  },
+  write: DEFAULT_WRITE,
+  /** Not in `s3`: test stores built from DEFAULTS.s3 must not record uploads in the user's cache. */
+  uploadJournalDir: path.join(cacheHome(), 'bucketfs', 'uploads'),
 } as const;
 
 

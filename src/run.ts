@@ -17,7 +17,7 @@ import { Spool } from './fs/spool.js';
 import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
 import { S3ObjectStore } from './s3/s3-object-store.js';
-import { describeMountError } from './s3/errors.js';
+import { describeMountError } from './cli/advice.js';
 import { isStoreError } from './s3/store-error.js';
 
 export class MountError extends Error {
@@ -111,7 +111,11 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   const log = counters.counting(baseLog);
   const startedAt = new Date();
   const mountpoint = await checkMountpoint(config.mountpoint);
-  const store = new S3ObjectStore(config.s3, { logger: log.debugEnabled ? (line) => log.debug(line) : undefined });
+  const store = new S3ObjectStore(config.s3, {
+    logger: log.debugEnabled ? (line) => log.debug(line) : undefined,
+    notice: (line) => log.info(line),
+    capabilities: config.s3.capabilities,
+  });
   try {
     await store.checkAccess();
   } catch (e) {
@@ -164,7 +168,9 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     }
   }
 
-  const boundedOpTimeoutMs = config.s3.maxAttempts * (config.s3.requestTimeoutMs + config.s3.connectTimeoutMs) + 10_000;
+  // The S3 layer gives up within its attempts, their timeouts and the waits between them.
+  const { maxAttempts, requestTimeoutMs, connectTimeoutMs, retryMaxDelayMs } = config.s3;
+  const boundedOpTimeoutMs = maxAttempts * (requestTimeoutMs + connectTimeoutMs) + (maxAttempts - 1) * retryMaxDelayMs + 10_000;
   let fuse;
   try {
     fuse = await mount(filesystem, log, {

@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ObjectStore, PutResult } from '../s3/object-store.js';
 import { isStoreError } from '../s3/store-error.js';
+import { mapLimited } from '../concurrency.js';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 
@@ -26,14 +27,6 @@ interface Journal {
 }
 
 const COPY_CONCURRENCY = 8;
-
-async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  });
-  await Promise.all(workers);
-}
 
 export class DirRenamer {
   readonly #store: ObjectStore;
@@ -89,7 +82,7 @@ export class DirRenamer {
 
   async #apply(journal: Journal, resuming = false): Promise<Map<string, PutResult>> {
     const results = new Map<string, PutResult>();
-    await runLimited(journal.keys.filter((k) => !k.unlinked), COPY_CONCURRENCY, async ({ key, sizeBytes }) => {
+    await mapLimited(journal.keys.filter((k) => !k.unlinked), COPY_CONCURRENCY, async ({ key, sizeBytes }) => {
       const target = journal.toPrefix + key.slice(journal.fromPrefix.length);
       try {
         results.set(target, await this.#store.copy(key, target, { sourceSizeBytes: sizeBytes }));

@@ -1,8 +1,7 @@
 // The only place that reads AWS SDK error shapes ($metadata, name/Code, $response, Node network
-// codes): everything else sees a StoreError with a stable code. describeMountError turns the
-// StoreError of a failed mount-time check into one sentence that names the cause and the fix.
+// codes): everything else sees a StoreError with a stable code, and errorFacts() for the details a
+// diagnosis needs (diagnosis.ts).
 
-import type { S3Config } from '../config.js';
 import { StoreError, type StoreErrorCode } from './store-error.js';
 
 export { StoreError, isStoreError, type StoreErrorCode } from './store-error.js';
@@ -17,7 +16,7 @@ interface SdkErrorShape {
   RequestId?: unknown;
   errors?: unknown;
   cause?: unknown;
-  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
+  $metadata?: { httpStatusCode?: unknown; requestId?: unknown; attempts?: unknown };
   $response?: { statusCode?: unknown; headers?: Record<string, unknown> };
 }
 
@@ -186,7 +185,10 @@ export function toStoreError(e: unknown, context: string): StoreError {
   if (net !== undefined && !parts.includes(net)) parts.push(net);
   if (message !== undefined && message !== name) parts.push(message);
   const detail = parts.length > 0 ? parts.join(', ') : String(e);
-  return new StoreError(code, `${context}: ${code} (${detail})`, { cause: e, httpStatus: status, requestId });
+  // After retries, say so: "failed" then means the server kept failing, not one bad moment.
+  const attempts = num(shape.$metadata?.attempts);
+  const tries = attempts !== undefined && attempts > 1 ? `, after ${attempts} attempts` : '';
+  return new StoreError(code, `${context}: ${code} (${detail})${tries}`, { cause: e, httpStatus: status, requestId });
 }
 
 /** The region a redirect or a region error names, from x-amz-bucket-region or the error body. */
@@ -199,76 +201,28 @@ function redirectRegion(e: SdkErrorShape): string | undefined {
   return m?.[1];
 }
 
-/**
- * One sentence for a failed mount-time check (checkAccess): what went wrong and which flag or
- * variable fixes it. Never more than one line, so it can be the whole output of a failed mount.
- */
-export function describeMountError(e: StoreError, s3: S3Config): string {
+/** What a StoreError's SDK cause tells beyond its code, for a diagnosis (see diagnosis.ts). */
+export interface ErrorFacts {
+  /** The S3 error code (InvalidAccessKeyId, PermanentRedirect...) or the SDK's error name. */
+  readonly s3Code: string | undefined;
+  /** The Node network code (ECONNREFUSED...), also when wrapped. */
+  readonly netCode: string | undefined;
+  /** That network code in words ("connection refused"). */
+  readonly netReason: string | undefined;
+  /** The region a redirect or a region error names. */
+  readonly region: string | undefined;
+  /** The SDK's own message (e.g. which timeout fired). */
+  readonly message: string | undefined;
+}
+
+export function errorFacts(e: StoreError): ErrorFacts {
   const cause = shapeOf(e.cause);
-  const where = s3.endpoint ?? `AWS S3${s3.region !== undefined ? ` (${s3.region})` : ''}`;
-  const bucket = `'${s3.bucket}'`;
-  const name = s3CodeOf(cause);
-  const ref = e.requestId !== undefined ? `, request id ${e.requestId}` : '';
-  let sentence: string;
-  switch (e.code) {
-    case 'Unreachable': {
-      const net = netCodeOf(cause);
-      const reason = (net !== undefined ? UNREACHABLE_CODES[net] : undefined) ?? net ?? 'no answer';
-      sentence = `cannot reach ${where} (${reason}): check --endpoint and that the server is running`;
-      break;
-    }
-    case 'Timeout':
-      // The SDK's connect timeout says "did not establish a connection"; anything else timed out later.
-      sentence = /establish a connection/.test(str(cause.message) ?? '')
-        ? `cannot connect to ${where} within ${s3.connectTimeoutMs} ms: check --endpoint and the network`
-        : `${where} did not answer within ${s3.requestTimeoutMs} ms: check --endpoint and that the server is healthy`;
-      break;
-    case 'InvalidCredentials':
-      if (name === 'InvalidAccessKeyId') {
-        sentence = `the access key is not known to the server (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID / --profile`;
-      } else if (name === 'SignatureDoesNotMatch') {
-        sentence = `signature mismatch (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY`;
-      } else if (name === 'RequestTimeTooSkewed') {
-        sentence = `the server refused the request because this machine's clock is wrong (RequestTimeTooSkewed): synchronise the clock`;
-      } else if (name === 'CredentialsProviderError') {
-        sentence = `no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile`;
-      } else if (name === 'ExpiredToken' || name === 'TokenRefreshRequired') {
-        sentence = `the session token has expired (${name}): refresh the credentials (AWS_SESSION_TOKEN / --profile)`;
-      } else {
-        sentence = `the server refused the credentials (${name ?? `HTTP ${e.httpStatus ?? '?'}`}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and --profile`;
-      }
-      break;
-    case 'NoSuchBucket':
-      sentence = `bucket ${bucket} does not exist at ${where}: check the bucket name (and --endpoint)`;
-      break;
-    case 'NotFound':
-      sentence = `${where} answered 404 for bucket ${bucket}: check the bucket name and that --endpoint is an S3 server`;
-      break;
-    case 'AccessDenied':
-      sentence = `access denied to bucket ${bucket}: the credentials lack s3:ListBucket${s3.prefix !== '' ? ` on prefix '${s3.prefix}'` : ''}`;
-      break;
-    case 'WrongRegionOrStyle': {
-      const region = redirectRegion(cause);
-      if (region !== undefined && region !== s3.region) {
-        sentence = `the server redirected the request: the bucket lives in region ${region} — pass --region ${region}`;
-      } else if (!s3.pathStyle) {
-        sentence = `the server redirected the request (${name ?? `HTTP ${e.httpStatus ?? '?'}`}): try --path-style`;
-      } else {
-        sentence = `the server redirected the request (${name ?? `HTTP ${e.httpStatus ?? '?'}`}): check --region and --endpoint`;
-      }
-      break;
-    }
-    case 'Throttled':
-      sentence = `${where} is throttling requests (${name ?? `HTTP ${e.httpStatus ?? '?'}`}${ref}): try again later`;
-      break;
-    case 'ServerError':
-      sentence = `${where} failed with a server error (${name ?? `HTTP ${e.httpStatus ?? '?'}`}${ref}): try again later or check the server's logs`;
-      break;
-    case 'NotImplemented':
-      sentence = `${where} does not implement ListObjectsV2 (${name ?? `HTTP ${e.httpStatus ?? '?'}`}): bucketfs needs an S3-compatible server`;
-      break;
-    default:
-      sentence = `cannot use bucket ${bucket} at ${where}: ${e.message}${ref}`;
-  }
-  return sentence.replace(/\s*\n\s*/g, ' ');
+  const netCode = netCodeOf(cause);
+  return {
+    s3Code: s3CodeOf(cause),
+    netCode,
+    netReason: netCode !== undefined ? UNREACHABLE_CODES[netCode] : undefined,
+    region: redirectRegion(cause),
+    message: str(cause.message),
+  };
 }

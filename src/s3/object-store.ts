@@ -38,6 +38,15 @@ export interface ByteRange {
   readonly endByteExclusive: number;
 }
 
+/**
+ * The version a read is pinned to: its ETag and, when the caller knows it, its size. A server that
+ * ignores If-Match answers with another version; the store checks the answer against the pin.
+ */
+export interface VersionPin {
+  readonly etag: string;
+  readonly sizeBytes?: number;
+}
+
 export interface WriteOptions {
   readonly metadata: UserMetadata;
   readonly contentType: string | undefined;
@@ -93,8 +102,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** One ListObjectsV2 page. Pass delimiter '/' for a directory listing, undefined for a recursive one. */
   listPage(prefix: string, delimiter: '/' | undefined, token?: string, maxKeys?: number): Promise<ListPage>;
-  /** Ranged GET. With ifMatch, fails with code 'PreconditionFailed' if the object changed. */
-  getRange(key: string, range: ByteRange, ifMatch?: string): Promise<Buffer>;
+  /**
+   * Ranged GET. Pinned (by an ETag, or a VersionPin), fails with code 'PreconditionFailed' if the
+   * object changed: never returns bytes of another version, even from a server that ignores If-Match.
+   */
+  getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer>;
   put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult>;
   copy(sourceKey: string, destinationKey: string, options: CopyOptions): Promise<PutResult>;
   /** Succeeds when the key does not exist. */

@@ -1,27 +1,23 @@
-// ObjectStore on @aws-sdk/client-s3, bound to one bucket and prefix: the only place that joins the
-// mount prefix to keys (and strips it from what S3 returns). Every SDK call goes through #request,
-// which converts errors with toStoreError, so no SDK error shape ever leaves this module.
+// ObjectStore on @aws-sdk/client-s3, bound to one bucket and prefix: the plain calls. Client
+// construction lives in client.ts, the request path in context.ts, multipart uploads in upload.ts,
+// copies over 5 GiB in multipart-copy.ts, and server dialects in capabilities.ts. Every SDK call goes
+// through S3Context.request, which converts errors with toStoreError, so no SDK error shape leaves.
 
-import { createHash } from 'node:crypto';
-import diagnosticsChannel from 'node:diagnostics_channel';
-import { performance } from 'node:perf_hooks';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
+import type { LearnedCapability, ServerCapabilities, ServerKind } from './capabilities.js';
+import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
+import { S3Context, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
+import { multipartCopy } from './multipart-copy.js';
 import {
   S3_LIMITS,
   type ByteRange,
@@ -31,205 +27,85 @@ import {
   type MultipartUpload,
   type ObjectInfo,
   type ObjectStore,
-  type PartRef,
   type PutResult,
   type StoreLimits,
-  type UserMetadata,
+  type VersionPin,
   type WriteOptions,
 } from './object-store.js';
+import { backoffDelayMs, type RetryPolicy } from './retry.js';
 import { StoreError, isStoreError } from './store-error.js';
+import { abortUploadById, COPY_FLOOR_BYTES_PER_SECOND, S3Upload, type UploadStore } from './upload.js';
+import { UploadJournal } from './upload-journal.js';
+import { copySource, decodeListedName, isMultipartEtag, lowerCaseKeys, parseContentRange, quoteEtag, rangeHeader, sameEtag } from './wire.js';
 
-/** One finished S3 request, published on S3_REQUEST_CHANNEL for counters and tracing. */
-export interface S3RequestEvent {
-  readonly op: string;
-  readonly key: string | undefined;
-  readonly durationMs: number;
-  /** HTTP status, when a server answered. */
-  readonly status: number | undefined;
-  /** The StoreError code when the request failed. */
-  readonly errorCode: string | undefined;
-  readonly requestId: string | undefined;
-}
-
-/** diagnostics_channel name of S3RequestEvent. */
-export const S3_REQUEST_CHANNEL = 'bucketfs:s3:request';
-const requestChannel = diagnosticsChannel.channel(S3_REQUEST_CHANNEL);
+export { S3_REQUEST_CHANNEL, type S3RequestEvent } from './context.js';
+export { copyPartSizeBytes } from './multipart-copy.js';
 
 export interface S3ObjectStoreOptions {
   /** Receives one line per S3 request (op, key, status, ms); pass it only when debugging. */
   readonly logger?: (line: string) => void;
+  /**
+   * Receives one line when the store learns something about the server (its kind, a capability a
+   * server proved wrong, a journal it cannot write): worth an info line in the mount's log.
+   */
+  readonly notice?: (line: string) => void;
   /** Overrides of S3_LIMITS, for servers with other limits (and for tests of multipart copy). */
   readonly limits?: Partial<StoreLimits>;
+  /** Capabilities the caller knows better than detection and run-time evidence. */
+  readonly capabilities?: Partial<ServerCapabilities>;
 }
 
-/** Server-side copies per part are slow on some servers; parts of this size keep each call short. */
-const PREFERRED_COPY_PART_BYTES = 512 * 1024 * 1024;
-/** Slowest upload rate still treated as working when timing a request with a body. */
-const UPLOAD_FLOOR_BYTES_PER_SECOND = 256 * 1024;
-/** What the kernel's send buffers may hold of a body once Node has handed it over. */
-const SEND_BUFFER_ALLOWANCE_BYTES = 8 * 1024 * 1024;
-/** Slowest server-side copy rate still treated as working. */
-const COPY_FLOOR_BYTES_PER_SECOND = 8 * 1024 * 1024;
-const COPY_CONCURRENCY = 4;
-
-/** Part size for copying `sizeBytes` with UploadPartCopy: ≤ maxPartSizeBytes, ≤ maxPartCount parts. */
-export function copyPartSizeBytes(sizeBytes: number, limits: StoreLimits): number {
-  const floor = Math.max(limits.minPartSizeBytes, Math.min(PREFERRED_COPY_PART_BYTES, limits.maxSingleCopyBytes));
-  const needed = Math.ceil(sizeBytes / limits.maxPartCount);
-  return Math.min(limits.maxPartSizeBytes, Math.max(floor, needed));
+/** The endpoint a config talks to, as logs and the upload journal name it. */
+export function endpointLabel(config: Pick<S3Config, 'endpoint'>): string {
+  return config.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? 'aws';
 }
 
-/** A percent-encoded bucket/key for x-amz-copy-source: each path segment encoded on its own. */
-function copySource(bucket: string, fullKey: string): string {
-  return `${encodeURIComponent(bucket)}/${fullKey.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** ListObjectsV2 with encoding-type=url: AWS writes a space as '+', Ceph as %20; '+' is %2B in both. */
-function decodeListedName(name: string): string {
-  return decodeURIComponent(name.replace(/\+/g, ' '));
-}
-
-/** S3 quotes ETags, and If-Match needs them verbatim; Ceph RGW's copy results come unquoted. */
-function quoteEtag(etag: string | undefined): string {
-  if (etag === undefined || etag === '') return '';
-  return /^(W\/)?".*"$/.test(etag) ? etag : `"${etag}"`;
-}
-
-function lowerCaseKeys(metadata: Record<string, string> | undefined): UserMetadata {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata ?? {})) out[k.toLowerCase()] = v;
-  return out;
-}
-
-/** Parses `bytes start-end/total` (total may be `*`). */
-function parseContentRange(header: string | undefined): { start: number; total: number | undefined } | undefined {
-  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
-  if (!m) return undefined;
-  return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
-}
-
-function statusOf(out: unknown): number | undefined {
-  const meta = (out as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
-  return typeof out === 'object' && out !== null ? meta?.httpStatusCode : undefined;
-}
-
-function requestIdOf(out: unknown): string | undefined {
-  const meta = (out as { $metadata?: { requestId?: string } } | undefined)?.$metadata;
-  return typeof out === 'object' && out !== null ? meta?.requestId : undefined;
-}
-
-/** Runs `task` on every item with at most `limit` in flight; stops at, and throws, the first failure. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await task(items[i] as T);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  // Every task in flight has settled before this returns, so an abort afterwards races nothing.
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
-  return results;
-}
-
-/** The SDK's own region chain (AWS_REGION, the profile's region), else us-east-1. */
-async function regionFromChain(profile: string | undefined): Promise<string> {
-  const probe = new S3Client(profile !== undefined ? { profile } : {});
-  try {
-    return await probe.config.region();
-  } catch {
-    return 'us-east-1';
-  } finally {
-    probe.destroy();
-  }
-}
+/** Failures of a GET body after its headers arrived, which the SDK does not retry. */
+const BODY_RETRY_CODES = new Set(['Unreachable', 'Timeout', 'ServerError']);
 
 export class S3ObjectStore implements ObjectStore {
   readonly limits: StoreLimits;
   readonly description: string;
-  readonly #client: S3Client;
-  readonly #bucket: string;
-  readonly #prefix: string;
-  readonly #logger: ((line: string) => void) | undefined;
-  readonly #requestTimeoutMs: number;
-  /** PutObject and UploadPart only: a longer silence allowance while a body drains. */
-  readonly #uploadClient: S3Client;
-  /** True for a custom endpoint: a server that may speak dialects AWS does not. */
-  readonly #compatServer: boolean;
+  readonly #ctx: S3Context;
+  readonly #retry: RetryPolicy;
+  readonly #journal: UploadJournal | undefined;
+  /** What uploads and multipart copies need of this store. */
+  readonly #uploadStore: UploadStore;
 
   constructor(config: S3Config, options: S3ObjectStoreOptions = {}) {
     if (config.prefix !== '' && !config.prefix.endsWith('/')) {
       throw new StoreError('InvalidArgument', `prefix '${config.prefix}' must be empty or end in '/'`);
     }
-    this.#bucket = config.bucket;
-    this.#prefix = config.prefix;
-    this.#logger = options.logger;
-    this.#requestTimeoutMs = config.requestTimeoutMs;
-    this.#compatServer = config.endpoint !== undefined;
     this.limits = { ...S3_LIMITS, ...options.limits };
-    const where = config.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? 'aws';
-    this.description = `s3://${config.bucket}/${config.prefix} at ${where}`;
-    const checksums = config.checksumMode === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
-    // The SDK asks a region provider on every request.
-    let chainRegion: Promise<string> | undefined;
-    const client = (socketTimeoutMs: number) =>
-      new S3Client({
-        // A custom endpoint accepts any region name; AWS itself needs the bucket's real one.
-        region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => (chainRegion ??= regionFromChain(config.profile))),
-        ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-        ...(config.profile !== undefined ? { profile: config.profile } : {}),
-        forcePathStyle: config.pathStyle,
-        requestChecksumCalculation: checksums,
-        responseChecksumValidation: checksums,
-        maxAttempts: config.maxAttempts,
-        retryMode: 'standard',
-        requestHandler: {
-          httpAgent: { keepAlive: true, maxSockets: config.maxSockets },
-          httpsAgent: { keepAlive: true, maxSockets: config.maxSockets },
-          connectionTimeout: config.connectTimeoutMs,
-          // requestTimeout bounds an attempt up to the response headers (requests with a body get
-          // more, see #timeoutFor); socketTimeout bounds silence on the socket, which also covers
-          // a body that stops arriving half-way.
-          requestTimeout: config.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-          socketTimeout: socketTimeoutMs,
-        },
-      });
-    this.#client = client(config.requestTimeoutMs);
-    // A body handed to the kernel drains without Node seeing any activity: on a thin link the
-    // socket looks silent for as long as its buffers take to empty, so uploads tolerate that.
-    this.#uploadClient = client(config.requestTimeoutMs + Math.ceil((SEND_BUFFER_ALLOWANCE_BYTES / UPLOAD_FLOOR_BYTES_PER_SECOND) * 1000));
-    // DeleteObjects is the one call S3 requires an integrity header on. With WHEN_REQUIRED the SDK
-    // sends only x-amz-checksum-crc32, and servers that predate flexible checksums want Content-MD5.
-    this.#client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const request = args.request as { headers?: Record<string, string>; body?: unknown };
-        if (context.commandName === 'DeleteObjectsCommand' && request.headers !== undefined) {
-          const has = Object.keys(request.headers).some((h) => h.toLowerCase() === 'content-md5');
-          const body = request.body;
-          if (!has && (typeof body === 'string' || body instanceof Uint8Array)) {
-            request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
-          }
-        }
-        return next(args);
-      },
-      { step: 'build', name: 'bucketfsDeleteObjectsContentMd5', priority: 'low' },
-    );
+    this.description = `s3://${config.bucket}/${config.prefix} at ${endpointLabel(config)}`;
+    this.#retry = config;
+    this.#ctx = S3Context.create(config, options);
+    this.#journal = config.uploadJournalDir !== undefined ? new UploadJournal(config.uploadJournalDir, endpointLabel(config), options.notice) : undefined;
+    this.#uploadStore = {
+      head: (key) => this.head(key),
+      getRange: (key, range, pin) => this.getRange(key, range, pin),
+      etagAfterWrite: (key) => this.#etagAfterWrite(key),
+    };
+  }
+
+  /** What the server can do, as known now (defaults, then detection and evidence, then overrides). */
+  get capabilities(): ServerCapabilities {
+    return this.#ctx.capabilities.current;
+  }
+
+  get serverKind(): ServerKind {
+    return this.#ctx.capabilities.kind;
+  }
+
+  get learnedCapabilities(): readonly LearnedCapability[] {
+    return this.#ctx.capabilities.learned;
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
+    const ctx = this.#ctx;
     let out;
     try {
-      out = await this.#request('HEAD', key, () =>
-        this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#full(key) })),
-      );
+      out = await ctx.request('HEAD', key, () => ctx.clients.main.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: ctx.full(key) })));
     } catch (e) {
       if (isStoreError(e, 'NotFound')) return undefined;
       throw e;
@@ -245,11 +121,12 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async listPage(prefix: string, delimiter: '/' | undefined, token?: string, maxKeys = 1000): Promise<ListPage> {
-    const out = await this.#request('LIST', prefix, () =>
-      this.#client.send(
+    const ctx = this.#ctx;
+    const out = await ctx.request('LIST', prefix, () =>
+      ctx.clients.main.send(
         new ListObjectsV2Command({
-          Bucket: this.#bucket,
-          Prefix: this.#full(prefix),
+          Bucket: ctx.bucket,
+          Prefix: ctx.full(prefix),
           Delimiter: delimiter,
           ContinuationToken: token,
           MaxKeys: maxKeys,
@@ -261,76 +138,111 @@ export class S3ObjectStore implements ObjectStore {
     const decode = out.EncodingType === 'url' ? decodeListedName : (name: string) => name;
     return {
       objects: (out.Contents ?? []).map((o) => ({
-        key: this.#relative(decode(o.Key ?? '')),
+        key: ctx.relative(decode(o.Key ?? '')),
         sizeBytes: o.Size ?? 0,
         etag: quoteEtag(o.ETag),
         lastModified: o.LastModified ?? new Date(0),
       })),
-      prefixes: (out.CommonPrefixes ?? []).map((p) => this.#relative(decode(p.Prefix ?? ''))),
+      prefixes: (out.CommonPrefixes ?? []).map((p) => ctx.relative(decode(p.Prefix ?? ''))),
       nextToken: out.IsTruncated === true ? out.NextContinuationToken : undefined,
     };
   }
 
-  async getRange(key: string, range: ByteRange, ifMatch?: string): Promise<Buffer> {
+  async getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer> {
     const { startByte, endByteExclusive } = range;
     if (!Number.isSafeInteger(startByte) || !Number.isSafeInteger(endByteExclusive) || startByte < 0 || endByteExclusive < startByte) {
-      throw new StoreError('InvalidArgument', `GET ${this.#where(key)}: bad range ${startByte}-${endByteExclusive}`);
+      throw new StoreError('InvalidArgument', `GET ${this.#ctx.where(key)}: bad range ${startByte}-${endByteExclusive}`);
     }
     // HTTP cannot express an empty range.
     if (endByteExclusive === startByte) return Buffer.alloc(0);
-    return this.#request('GET', key, async (trace) => {
-      const out = await this.#client.send(
-        new GetObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#full(key),
-          Range: `bytes=${startByte}-${endByteExclusive - 1}`,
-          IfMatch: ifMatch,
-        }),
-      );
-      trace.status = out.$metadata.httpStatusCode;
-      trace.requestId = out.$metadata.requestId;
-      const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
-      let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const contentRange = parseContentRange(out.ContentRange);
-      let expected: number;
-      if (contentRange !== undefined) {
-        if (contentRange.start !== startByte) {
-          throw new StoreError('ServerError', `GET ${this.#where(key)}: asked for byte ${startByte}, got ${out.ContentRange}`, {
-            httpStatus: trace.status,
-            requestId: trace.requestId,
-          });
+    const pinned: VersionPin | undefined = typeof pin === 'string' ? { etag: pin } : pin;
+    return this.#ctx.request('GET', key, async (trace) => {
+      // The SDK retries until the headers arrive; a body cut off later is retried here.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#getOnce(key, range, pinned, trace);
+        } catch (e) {
+          const err = toStoreError(e, `GET ${this.#ctx.where(key)}`);
+          // A failure before the headers was already retried by the SDK (trace.status unset).
+          if (!BODY_RETRY_CODES.has(err.code) || trace.status === undefined) throw err;
+          if (attempt >= this.#retry.maxAttempts) {
+            if (attempt === 1) throw err;
+            throw new StoreError(err.code, `${err.message}, after ${attempt} attempts`, { cause: err.cause, httpStatus: err.httpStatus, requestId: err.requestId });
+          }
+          await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, this.#retry)));
         }
-        const total = contentRange.total ?? startByte + body.length;
-        expected = Math.min(endByteExclusive, total) - startByte;
-      } else {
-        // A server that ignores Range sends the whole object with 200.
-        const total = out.ContentLength ?? body.length;
-        expected = Math.max(0, Math.min(endByteExclusive, total) - startByte);
-        if (body.length === total) body = body.subarray(Math.min(startByte, total), Math.min(endByteExclusive, total));
       }
-      if (body.length !== expected) {
-        throw new StoreError(
-          'ServerError',
-          `GET ${this.#where(key)}: the server sent ${body.length} bytes for a ${expected}-byte range at ${startByte}`,
-          { httpStatus: trace.status, requestId: trace.requestId },
-        );
+    });
+  }
+
+  async #getOnce(key: string, range: ByteRange, pinned: VersionPin | undefined, trace: RequestTrace): Promise<Buffer> {
+    const ctx = this.#ctx;
+    const { startByte, endByteExclusive } = range;
+    trace.status = undefined;
+    const out = await ctx.clients.main.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: ctx.full(key), Range: rangeHeader(range), IfMatch: pinned?.etag }));
+    trace.status = out.$metadata.httpStatusCode;
+    trace.requestId = out.$metadata.requestId;
+    const contentRange = parseContentRange(out.ContentRange);
+    // A server that ignores Range sends the whole object with 200.
+    const total = contentRange !== undefined ? contentRange.total : out.ContentLength;
+    // Checked before the body is read: a server that ignores If-Match sends another version.
+    this.#checkPin(key, pinned, out.ETag, total, trace);
+    const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let expected: number;
+    if (contentRange !== undefined) {
+      if (contentRange.start !== startByte) {
+        throw new StoreError('ServerError', `GET ${ctx.where(key)}: asked for byte ${startByte}, got ${out.ContentRange}`, {
+          httpStatus: trace.status,
+          requestId: trace.requestId,
+        });
       }
-      return body;
+      expected = Math.min(endByteExclusive, contentRange.total ?? startByte + body.length) - startByte;
+    } else {
+      const whole = out.ContentLength ?? body.length;
+      expected = Math.max(0, Math.min(endByteExclusive, whole) - startByte);
+      if (body.length === whole) body = body.subarray(Math.min(startByte, whole), Math.min(endByteExclusive, whole));
+    }
+    if (body.length !== expected) {
+      throw new StoreError('ServerError', `GET ${ctx.where(key)}: the server sent ${body.length} bytes for a ${expected}-byte range at ${startByte}`, {
+        httpStatus: trace.status,
+        requestId: trace.requestId,
+      });
+    }
+    return body;
+  }
+
+  /**
+   * The answer to a pinned GET must come from the pinned version: same ETag and, when the caller
+   * gave one, same total size. A missing ETag proves nothing either way, so only the size decides.
+   */
+  #checkPin(key: string, pin: VersionPin | undefined, etag: string | undefined, totalBytes: number | undefined, trace: RequestTrace): void {
+    if (pin === undefined) return;
+    const changedEtag = etag !== undefined && etag !== '' && !sameEtag(etag, pin.etag);
+    const changedSize = pin.sizeBytes !== undefined && totalBytes !== undefined && totalBytes !== pin.sizeBytes;
+    if (!changedEtag && !changedSize) return;
+    if (changedEtag) this.#ctx.capabilities.learn('conditionalRead', false, `a GET with If-Match ${pin.etag} answered ETag ${quoteEtag(etag)}`);
+    const now = changedEtag ? `ETag ${quoteEtag(etag)}` : `${totalBytes} bytes`;
+    const then = changedEtag ? pin.etag : `${pin.sizeBytes} bytes`;
+    throw new StoreError('PreconditionFailed', `GET ${this.#ctx.where(key)}: the object changed (${now}, expected ${then})`, {
+      httpStatus: trace.status,
+      requestId: trace.requestId,
     });
   }
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {
-    const out = await this.#request('PUT', key, () =>
-      this.#uploadClient.send(
+    const ctx = this.#ctx;
+    const out = await ctx.request('PUT', key, () =>
+      ctx.clients.upload.send(
         new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#full(key),
+          Bucket: ctx.bucket,
+          Key: ctx.full(key),
           Body: body,
           ContentLength: body.byteLength,
           Metadata: { ...options.metadata },
           ContentType: options.contentType,
         }),
-        this.#timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
+        ctx.timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
       ),
     );
     return { etag: quoteEtag(out.ETag) || (await this.#etagAfterWrite(key)) };
@@ -338,62 +250,85 @@ export class S3ObjectStore implements ObjectStore {
 
   async copy(sourceKey: string, destinationKey: string, options: CopyOptions): Promise<PutResult> {
     if (options.sourceSizeBytes > this.limits.maxSingleCopyBytes) {
-      return this.#multipartCopy(sourceKey, destinationKey, options);
+      const store = {
+        limits: this.limits,
+        head: this.#uploadStore.head,
+        createUpload: (key: string, write: WriteOptions) => this.createUpload(key, write),
+        uploadPartCopySupported: () => this.capabilities.uploadPartCopySupported,
+      };
+      return multipartCopy(store, sourceKey, destinationKey, options, (key) => this.#ctx.where(key));
     }
-    const replace = options.replace;
+    const ctx = this.#ctx;
+    const caps = ctx.capabilities.current;
+    const { ifMatch, replace } = options;
+    if (ifMatch !== undefined && !caps.conditionalCopy) await this.#expectSourceVersion(sourceKey, ifMatch);
     const command = new CopyObjectCommand({
-      Bucket: this.#bucket,
-      Key: this.#full(destinationKey),
-      CopySource: copySource(this.#bucket, this.#full(sourceKey)),
-      CopySourceIfMatch: options.ifMatch,
+      Bucket: ctx.bucket,
+      Key: ctx.full(destinationKey),
+      CopySource: copySource(ctx.bucket, ctx.full(sourceKey)),
+      CopySourceIfMatch: ifMatch,
       MetadataDirective: replace ? 'REPLACE' : 'COPY',
       Metadata: replace ? { ...replace.metadata } : undefined,
       ContentType: replace?.contentType,
     });
-    const ifMatch = options.ifMatch;
-    if (ifMatch !== undefined && this.#compatServer) {
-      // Ceph RGW reads the condition from x-amz-copy-if-match and ignores the standard
-      // x-amz-copy-source-if-match. Only custom endpoints get it: AWS needs no second name.
+    if (ifMatch !== undefined && caps.copyIfMatchHeaderName !== 'x-amz-copy-source-if-match') {
+      const header = caps.copyIfMatchHeaderName;
       command.middlewareStack.add(
         (next) => async (args) => {
-          const request = args.request as { headers?: Record<string, string> };
-          if (request.headers !== undefined) request.headers['x-amz-copy-if-match'] = ifMatch;
+          setHeader(args.request, header, ifMatch);
           return next(args);
         },
-        { step: 'build', name: 'bucketfsRgwCopyIfMatch' },
+        { step: 'build', name: 'bucketfsCopyIfMatch' },
       );
     }
-    const out = await this.#request('COPY', destinationKey, () =>
-      this.#client.send(command, this.#timeoutFor(options.sourceSizeBytes, COPY_FLOOR_BYTES_PER_SECOND)),
-    );
-    return { etag: quoteEtag(out.CopyObjectResult?.ETag) || (await this.#etagAfterWrite(destinationKey)) };
+    const out = await ctx.request('COPY', destinationKey, () => ctx.clients.main.send(command, ctx.timeoutFor(options.sourceSizeBytes, COPY_FLOOR_BYTES_PER_SECOND)));
+    const etag = quoteEtag(out.CopyObjectResult?.ETag);
+    if (ifMatch !== undefined && caps.conditionalCopy && ctx.capabilities.kind === 'unknown') await this.#checkCopiedVersion(sourceKey, ifMatch, etag);
+    return { etag: etag || (await this.#etagAfterWrite(destinationKey)) };
+  }
+
+  /** For servers that ignore copy conditions: the HEAD narrows the race to the copy's own time. */
+  async #expectSourceVersion(sourceKey: string, ifMatch: string): Promise<void> {
+    const now = await this.head(sourceKey);
+    if (now === undefined) throw new StoreError('NotFound', `COPY ${this.#ctx.where(sourceKey)}: the source does not exist`);
+    if (!sameEtag(now.etag, ifMatch)) {
+      throw new StoreError('PreconditionFailed', `COPY ${this.#ctx.where(sourceKey)}: the source changed (ETag ${now.etag}, expected ${ifMatch})`);
+    }
+  }
+
+  /**
+   * A server nobody vouches for may have ignored the copy condition. A single-part copy of the
+   * pinned version has the pinned ETag; when it has another one and the source no longer has the
+   * pinned ETag either, the copy was not pinned: the server proved it ignores the condition.
+   */
+  async #checkCopiedVersion(sourceKey: string, ifMatch: string, copiedEtag: string): Promise<void> {
+    if (copiedEtag === '' || isMultipartEtag(ifMatch) || sameEtag(copiedEtag, ifMatch)) return;
+    const now = await this.head(sourceKey);
+    if (now !== undefined && sameEtag(now.etag, ifMatch)) return;
+    this.#ctx.capabilities.learn('conditionalCopy', false, `a CopyObject with If-Match ${ifMatch} copied ETag ${copiedEtag}`);
+    throw new StoreError('PreconditionFailed', `COPY ${this.#ctx.where(sourceKey)}: the source changed (ETag ${now?.etag ?? 'gone'}, expected ${ifMatch})`);
   }
 
   async delete(key: string): Promise<void> {
+    const ctx = this.#ctx;
     try {
-      await this.#request('DELETE', key, () =>
-        this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#full(key) })),
-      );
+      await ctx.request('DELETE', key, () => ctx.clients.main.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: ctx.full(key) })));
     } catch (e) {
       if (!isStoreError(e, 'NotFound')) throw e;
     }
   }
 
   async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+    const ctx = this.#ctx;
     const failed: { key: string; message: string }[] = [];
     for (let i = 0; i < keys.length; i += this.limits.maxDeleteBatch) {
       const batch = keys.slice(i, i + this.limits.maxDeleteBatch);
-      const out = await this.#request('DELETE-MANY', `${batch[0] ?? ''} (+${batch.length - 1})`, () =>
-        this.#client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.#bucket,
-            Delete: { Objects: batch.map((k) => ({ Key: this.#full(k) })), Quiet: true },
-          }),
-        ),
+      const out = await ctx.request('DELETE-MANY', `${batch[0] ?? ''} (+${batch.length - 1})`, () =>
+        ctx.clients.main.send(new DeleteObjectsCommand({ Bucket: ctx.bucket, Delete: { Objects: batch.map((k) => ({ Key: ctx.full(k) })), Quiet: true } })),
       );
       for (const err of out.Errors ?? []) {
         if (err.Code === 'NoSuchKey') continue;
-        const key = err.Key !== undefined && err.Key.startsWith(this.#prefix) ? err.Key.slice(this.#prefix.length) : (err.Key ?? '');
+        const key = err.Key !== undefined && err.Key.startsWith(ctx.prefix) ? err.Key.slice(ctx.prefix.length) : (err.Key ?? '');
         failed.push({ key, message: [err.Code, err.Message].filter(Boolean).join(': ') || 'refused' });
       }
     }
@@ -401,214 +336,29 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async createUpload(key: string, options: WriteOptions): Promise<MultipartUpload> {
-    const fullKey = this.#full(key);
-    const out = await this.#request('CREATE-UPLOAD', key, () =>
-      this.#client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.#bucket,
-          Key: fullKey,
-          Metadata: { ...options.metadata },
-          ContentType: options.contentType,
-        }),
-      ),
-    );
-    const uploadId = out.UploadId;
-    if (uploadId === undefined || uploadId === '') {
-      throw new StoreError('ServerError', `CREATE-UPLOAD ${this.#where(key)}: the server returned no upload id`);
-    }
-    const Bucket = this.#bucket;
-    const missingEtag = (op: string, partNumber: number): StoreError =>
-      new StoreError('ServerError', `${op} ${this.#where(key)} part ${partNumber}: the server returned no ETag`);
-    return {
-      key,
-      uploadId,
-      uploadPart: async (partNumber, body) => {
-        const res = await this.#request('UPLOAD-PART', key, () =>
-          this.#uploadClient.send(
-            new UploadPartCommand({ Bucket, Key: fullKey, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength }),
-            this.#timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
-          ),
-        );
-        if (!res.ETag) throw missingEtag('UPLOAD-PART', partNumber);
-        return { partNumber, etag: quoteEtag(res.ETag) };
-      },
-      uploadPartCopy: async (partNumber, sourceKey, range, ifMatch) => {
-        const res = await this.#request('UPLOAD-PART-COPY', key, () =>
-          this.#client.send(
-            new UploadPartCopyCommand({
-              Bucket,
-              Key: fullKey,
-              UploadId: uploadId,
-              PartNumber: partNumber,
-              CopySource: copySource(Bucket, this.#full(sourceKey)),
-              CopySourceRange: `bytes=${range.startByte}-${range.endByteExclusive - 1}`,
-              CopySourceIfMatch: ifMatch,
-            }),
-            this.#timeoutFor(range.endByteExclusive - range.startByte, COPY_FLOOR_BYTES_PER_SECOND),
-          ),
-        );
-        const etag = res.CopyPartResult?.ETag;
-        if (!etag) throw missingEtag('UPLOAD-PART-COPY', partNumber);
-        if (ifMatch !== undefined) {
-          // Ceph RGW ignores every copy condition on UploadPartCopy. The source still having the
-          // ETag after the copy means the part came from that version (a write that changed it
-          // and changed it back would need the same content).
-          const now = await this.head(sourceKey);
-          if (now?.etag !== ifMatch) {
-            throw new StoreError('PreconditionFailed', `UPLOAD-PART-COPY ${this.#where(sourceKey)}: the source changed (ETag ${now?.etag ?? 'gone'}, expected ${ifMatch})`);
-          }
-        }
-        return { partNumber, etag: quoteEtag(etag) };
-      },
-      complete: async (parts) => {
-        // S3 wants ascending, unique part numbers; a re-uploaded part's latest ref wins.
-        const latest = new Map<number, PartRef>();
-        for (const p of parts) latest.set(p.partNumber, p);
-        const sorted = [...latest.values()].sort((a, b) => a.partNumber - b.partNumber);
-        const res = await this.#request('COMPLETE-UPLOAD', key, () =>
-          this.#client.send(
-            new CompleteMultipartUploadCommand({
-              Bucket,
-              Key: fullKey,
-              UploadId: uploadId,
-              MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-            }),
-          ),
-        );
-        // Ceph RGW answers CompleteMultipartUpload with an empty ETag; its HEAD has the real one.
-        return { etag: quoteEtag(res.ETag) || (await this.#etagAfterWrite(key)) };
-      },
-      abort: async () => {
-        try {
-          await this.#request('ABORT-UPLOAD', key, () =>
-            this.#client.send(new AbortMultipartUploadCommand({ Bucket, Key: fullKey, UploadId: uploadId })),
-          );
-        } catch (e) {
-          // Already aborted or completed: nothing is left to clean up.
-          if (!isStoreError(e, 'NotFound')) throw e;
-        }
-      },
-    };
+    return S3Upload.start(this.#ctx, this.#uploadStore, this.#journal, key, options);
   }
 
+  /** Aborts an upload by id: one a crashed mount left (its id is in the spool record). */
   async abortUpload(key: string, uploadId: string): Promise<void> {
-    try {
-      await this.#request('ABORT-UPLOAD', key, () =>
-        this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#full(key), UploadId: uploadId })),
-      );
-    } catch (e) {
-      // Completed or aborted already: nothing is left to clean up.
-      if (!isStoreError(e, 'NotFound')) throw e;
-    }
+    await abortUploadById(this.#ctx, key, uploadId);
   }
 
   async checkAccess(): Promise<void> {
-    await this.#request('CHECK', '', () =>
-      this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 })),
-    );
+    const ctx = this.#ctx;
+    await ctx.request('CHECK', '', () => ctx.clients.main.send(new ListObjectsV2Command({ Bucket: ctx.bucket, Prefix: ctx.prefix, MaxKeys: 1 })));
   }
 
   close(): void {
-    this.#client.destroy();
-    this.#uploadClient.destroy();
-  }
-
-  /** CopyObject stops at 5 GiB: copy in parts, each pinned to one ETag so the parts agree. */
-  async #multipartCopy(sourceKey: string, destinationKey: string, options: CopyOptions): Promise<PutResult> {
-    const source = await this.head(sourceKey);
-    if (source === undefined) {
-      throw new StoreError('NotFound', `COPY ${this.#where(sourceKey)}: the source does not exist`);
-    }
-    if (options.ifMatch !== undefined && source.etag !== options.ifMatch) {
-      throw new StoreError('PreconditionFailed', `COPY ${this.#where(sourceKey)}: the source changed`);
-    }
-    const size = source.sizeBytes;
-    const partSize = copyPartSizeBytes(size, this.limits);
-    const partCount = Math.max(1, Math.ceil(size / partSize));
-    if (partCount > this.limits.maxPartCount) {
-      throw new StoreError('EntityTooLarge', `COPY ${this.#where(sourceKey)}: ${size} bytes need more than ${this.limits.maxPartCount} parts`);
-    }
-    const write = options.replace ?? { metadata: source.metadata, contentType: source.contentType };
-    const upload = await this.createUpload(destinationKey, write);
-    try {
-      const ranges = Array.from({ length: partCount }, (_, i) => ({
-        partNumber: i + 1,
-        range: { startByte: i * partSize, endByteExclusive: Math.min(size, (i + 1) * partSize) },
-      }));
-      const parts = await mapLimited(ranges, COPY_CONCURRENCY, ({ partNumber, range }) =>
-        upload.uploadPartCopy(partNumber, sourceKey, range, source.etag),
-      );
-      return await upload.complete(parts);
-    } catch (e) {
-      await upload.abort().catch(() => undefined);
-      throw e;
-    }
+    this.#ctx.clients.destroy();
   }
 
   /** For servers that answer a write without an ETag. */
   async #etagAfterWrite(key: string): Promise<string> {
     const info = await this.head(key);
     if (info === undefined || info.etag === '') {
-      throw new StoreError('ServerError', `HEAD ${this.#where(key)}: no ETag for an object just written`);
+      throw new StoreError('ServerError', `HEAD ${this.#ctx.where(key)}: no ETag for an object just written`);
     }
     return info.etag;
-  }
-
-  #full(key: string): string {
-    return this.#prefix + key;
-  }
-
-  #relative(fullKey: string): string {
-    if (!fullKey.startsWith(this.#prefix)) {
-      throw new StoreError('ServerError', `LIST s3://${this.#bucket}/${this.#prefix}: the server returned '${fullKey}', outside the prefix`);
-    }
-    return fullKey.slice(this.#prefix.length);
-  }
-
-  #where(key: string): string {
-    return `s3://${this.#bucket}/${this.#prefix}${key}`;
-  }
-
-  /** The single path of every SDK call: error conversion, debug log line, diagnostics event. */
-  /**
-   * The time one attempt may take up to the response headers: the configured timeout, plus what a
-   * body (or a server-side copy) of this size needs at a slow but working rate. A stalled transfer
-   * is still caught sooner by the socket's silence timeout.
-   */
-  #timeoutFor(bytes: number, floorBytesPerSecond: number): { requestTimeout: number } {
-    return { requestTimeout: this.#requestTimeoutMs + Math.ceil((bytes / floorBytesPerSecond) * 1000) };
-  }
-
-  async #request<T>(
-    op: string,
-    key: string,
-    call: (trace: { status?: number; requestId?: string }) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now();
-    const trace: { status?: number; requestId?: string } = {};
-    let errorCode: string | undefined;
-    try {
-      const out = await call(trace);
-      trace.status ??= statusOf(out);
-      trace.requestId ??= requestIdOf(out);
-      return out;
-    } catch (e) {
-      const err = toStoreError(e, `${op} ${this.#where(key)}`);
-      trace.status = err.httpStatus ?? trace.status;
-      trace.requestId = err.requestId ?? trace.requestId;
-      errorCode = err.code;
-      throw err;
-    } finally {
-      const durationMs = Math.round(performance.now() - started);
-      this.#logger?.(
-        `s3 ${op} ${JSON.stringify(this.#prefix + key)} ${trace.status ?? '-'} ${durationMs}ms` +
-          (errorCode !== undefined ? ` ${errorCode}` : '') +
-          (trace.requestId !== undefined && errorCode !== undefined ? ` request-id=${trace.requestId}` : ''),
-      );
-      if (requestChannel.hasSubscribers) {
-        const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId };
-        requestChannel.publish(event);
-      }
-    }
   }
 }

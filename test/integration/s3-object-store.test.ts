@@ -8,20 +8,24 @@ import net from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config.js';
-import { describeMountError, toStoreError } from '../../src/s3/errors.js';
-import type { ObjectStore, PartRef } from '../../src/s3/object-store.js';
+import { describeMountError } from '../../src/cli/advice.js';
+import { toStoreError } from '../../src/s3/errors.js';
+import type { PartRef } from '../../src/s3/object-store.js';
 import { S3ObjectStore } from '../../src/s3/s3-object-store.js';
 import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
 import { newBucket, s3Server, storeConfig, TEST_PROFILES, useTestProfiles } from '../support/s3-env.js';
 import { makeClient } from '../support/s3-server.js';
+import { expectStoreError } from '../support/store-errors.js';
+import { allPages } from '../support/store-contract.js';
+import { answering, brokenServer, s3ErrorAnswer } from '../support/broken-server.js';
+import { closedPort } from '../support/mount-session.js';
 
 const MiB = 1024 * 1024;
 const server = s3Server();
-// Tests that would only measure a known s3rver 3.7.1 defect run on Ceph alone (CI runs Ceph):
-// 2 deep common prefixes missing, readdir order; 4 no UploadPartCopy, Abort answers 405;
-// 5 copy source decoded with decodeURI; 6 multipart ETag not md5-of-md5s-N; 7 If-Match ignored on
-// GET and HEAD; 8 x-amz-copy-source-if-match ignored; 9 completing with an unknown part crashes it;
-// 10 SigV4 signatures are not checked (a wrong secret works); no request ids.
+// Tests that would only measure a known defect of s3rver 3.7.1 run on Ceph alone (CI runs Ceph),
+// each marked with the defect it would hit: listings in readdir order that miss deep common prefixes,
+// AbortMultipartUpload answering 405, copy sources decoded with decodeURI, multipart ETags not of the
+// md5-of-md5s-N form, a crash on completing with an unknown part, unchecked SigV4 signatures.
 const onS3rver = server.kind === 's3rver';
 
 let restoreEnv: () => void;
@@ -62,21 +66,6 @@ async function rawExists(key: string): Promise<boolean> {
   }
 }
 
-async function allPages(s: ObjectStore, prefix: string, delimiter: '/' | undefined, maxKeys?: number) {
-  const keys: string[] = [];
-  const prefixes: string[] = [];
-  let pages = 0;
-  let token: string | undefined;
-  do {
-    const page = await s.listPage(prefix, delimiter, token, maxKeys);
-    keys.push(...page.objects.map((o) => o.key));
-    prefixes.push(...page.prefixes);
-    token = page.nextToken;
-    pages++;
-  } while (token !== undefined);
-  return { keys, prefixes, pages };
-}
-
 async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -89,16 +78,6 @@ async function forEachLimited<T>(items: readonly T[], limit: number, task: (item
 /** Byte order of UTF-8 keys, which is the order S3 lists in. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-async function expectStoreError(promise: Promise<unknown>, code: StoreErrorCode): Promise<StoreError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, `expected a StoreError ${code}`).toBeInstanceOf(StoreError);
-  expect((e as StoreError).code, (e as StoreError).message).toBe(code);
-  return e as StoreError;
 }
 
 describe('head', () => {
@@ -120,7 +99,7 @@ describe('head', () => {
 });
 
 describe('listPage', () => {
-  // s3rver defect 2.
+  // s3rver: readdir order, deep common prefixes missing.
   it.skipIf(onS3rver)('splits by delimiter into objects and common prefixes, in byte order', async () => {
     const keys = ['ls/top', 'ls/dir/a', 'ls/dir/B', 'ls/dir/é', 'ls/dir/sub/c', 'ls/dir/sub/deeper/d', 'ls/deep/x/y/z', 'ls/dir2/x'];
     for (const k of keys) await rawPut(k, 'x');
@@ -152,7 +131,7 @@ describe('listPage', () => {
     expect(all.pages).toBe(2);
     expect(all.keys).toHaveLength(1100);
     expect(new Set(all.keys)).toEqual(new Set(keys));
-    // s3rver defect 2.
+    // s3rver lists in readdir order.
     if (!onS3rver) expect(all.keys).toEqual([...keys].sort(byteOrder));
     const small = await allPages(store, 'many/', '/', 400);
     expect(small.pages).toBe(3);
@@ -225,8 +204,8 @@ describe('getRange', () => {
     await expectStoreError(store.getRange('range/file', { startByte: 1000, endByteExclusive: 1010 }), 'InvalidRange');
   });
 
-  // s3rver defect 7.
-  it.skipIf(onS3rver)('fails with PreconditionFailed when the ETag no longer matches', async () => {
+  // s3rver ignores If-Match: the store checks the answer's ETag itself.
+  it('fails with PreconditionFailed when the ETag no longer matches', async () => {
     await expectStoreError(store.getRange('range/file', { startByte: 0, endByteExclusive: 10 }, '"00000000000000000000000000000000"'), 'PreconditionFailed');
     await store.put('range/changing', Buffer.from('first'), { metadata: {}, contentType: undefined });
     const old = (await store.head('range/changing'))!.etag;
@@ -281,14 +260,14 @@ describe('copy', () => {
     expect((await store.head('copy/src'))?.metadata).toEqual({ mode: '33152' });
   });
 
-  // s3rver defect 8.
-  it.skipIf(onS3rver)('fails with PreconditionFailed when the source changed, and NotFound when it is gone', async () => {
+  // s3rver ignores x-amz-copy-source-if-match: the store notices from the copy's ETag.
+  it('fails with PreconditionFailed when the source changed, and NotFound when it is gone', async () => {
     await store.put('copy/moving', Buffer.from('v1'), { metadata: {}, contentType: undefined });
     await expectStoreError(store.copy('copy/moving', 'copy/x', { sourceSizeBytes: 2, ifMatch: '"00000000000000000000000000000000"' }), 'PreconditionFailed');
     await expectStoreError(store.copy('copy/missing', 'copy/x', { sourceSizeBytes: 2 }), 'NotFound');
   });
 
-  // s3rver defect 5.
+  // s3rver decodes copy sources with decodeURI.
   it.skipIf(onS3rver)('handles keys with URL-special characters and unicode', async () => {
     const names = ['a b+c@d=e&f$g,h;i:j?k#l%m', 'ünïcødé €/文件 名', "q'u(o)t*e!~"];
     for (const name of names) {
@@ -304,7 +283,7 @@ describe('copy', () => {
     expect(dirs.prefixes).toEqual(['special/copy of ünïcødé €/', 'special/ünïcødé €/']);
   });
 
-  // s3rver defect 4.
+  // s3rver's multipart ETags are not md5-of-md5s-N.
   it.skipIf(onS3rver)('copies objects above maxSingleCopyBytes in parts, keeping metadata', async () => {
     const small = new S3ObjectStore(storeConfig(bucket), { limits: { maxSingleCopyBytes: 5 * MiB } });
     try {
@@ -362,7 +341,7 @@ describe('multipart upload', () => {
     expect(etag).not.toBe('');
     const info = await store.head('mp/file');
     expect(info).toMatchObject({ sizeBytes: a.length + b.length + c.length, etag, contentType: 'application/zip', metadata: { mode: '33188' } });
-    // s3rver defect 6.
+    // s3rver's multipart ETags are not md5-of-md5s-N.
     if (!onS3rver) {
       const md5s = [a, b, c].map((part) => createHash('md5').update(part).digest());
       expect(etag).toBe(`"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-3"`);
@@ -370,7 +349,7 @@ describe('multipart upload', () => {
     expect((await rawGet('mp/file')).equals(Buffer.concat([a, b, c]))).toBe(true);
   });
 
-  // s3rver defect 4.
+  // s3rver answers AbortMultipartUpload with 405.
   it.skipIf(onS3rver)('builds an object from a copied range and an uploaded part', async () => {
     const source = randomBytes(6 * MiB);
     const { etag: sourceEtag } = await store.put('mp/source', source, { metadata: {}, contentType: undefined });
@@ -386,7 +365,7 @@ describe('multipart upload', () => {
     await other.abort();
   });
 
-  // s3rver defect 4.
+  // s3rver answers AbortMultipartUpload with 405.
   it.skipIf(onS3rver)('aborts: the upload is gone, no object appears, and a second abort is harmless', async () => {
     const upload = await store.createUpload('mp/aborted', { metadata: {}, contentType: undefined });
     const part = await upload.uploadPart(1, randomBytes(1024));
@@ -400,7 +379,7 @@ describe('multipart upload', () => {
     expect(await store.head('mp/aborted')).toBeUndefined();
   });
 
-  // s3rver defect 9.
+  // s3rver crashes on completing with an unknown part.
   it.skipIf(onS3rver)('refuses to complete with a part that was never uploaded', async () => {
     const upload = await store.createUpload('mp/bad', { metadata: {}, contentType: undefined });
     const part = await upload.uploadPart(1, randomBytes(1024));
@@ -446,49 +425,6 @@ describe('debug log', () => {
   });
 });
 
-/** A local TCP server standing in for a broken S3 endpoint; closes with every socket it accepted. */
-async function brokenServer(onConnection: (socket: net.Socket) => void): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        srv.close(() => resolve());
-      }),
-  };
-}
-
-/** Answers every request once the headers arrived, with `answer(request head)`. */
-function answering(answer: (head: string) => string): (socket: net.Socket) => void {
-  return (socket) => {
-    let head = '';
-    socket.on('data', (chunk) => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        socket.write(answer(head));
-        head = '';
-      }
-    });
-  };
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 describe('errors at mount time', () => {
   async function failedCheck(config: S3Config, code: StoreErrorCode): Promise<{ error: StoreError; sentence: string }> {
     const s = new S3ObjectStore(config);
@@ -508,11 +444,11 @@ describe('errors at mount time', () => {
     s.close();
   });
 
-  // s3rver defect 10.
+  // s3rver does not check signatures.
   it.skipIf(onS3rver)('a wrong secret is InvalidCredentials: check AWS_SECRET_ACCESS_KEY', async () => {
     const { error, sentence } = await failedCheck(storeConfig(bucket, { profile: TEST_PROFILES.wrongSecret, maxAttempts: 1 }), 'InvalidCredentials');
     expect(error.httpStatus).toBe(403);
-    expect(sentence).toBe('signature mismatch (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY');
+    expect(sentence).toBe('signature mismatch (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY (and that the server accepts AWS Signature Version 4)');
   });
 
   it('an unknown access key is InvalidCredentials: check AWS_ACCESS_KEY_ID', async () => {
@@ -586,7 +522,7 @@ describe('errors at mount time', () => {
 
 describe('answers of other servers map to stable codes', () => {
   const cases: { status: number; code: string; extra?: string; expected: StoreErrorCode; sentence?: RegExp }[] = [
-    { status: 403, code: 'AccessDenied', expected: 'AccessDenied', sentence: /^access denied to bucket '.+': the credentials lack s3:ListBucket$/ },
+    { status: 403, code: 'AccessDenied', expected: 'AccessDenied', sentence: /^access denied to bucket '.+': the credentials lack s3:ListBucket \(check the keys and the bucket policy\)$/ },
     { status: 400, code: 'AuthorizationHeaderMalformed', extra: '<Region>ap-south-1</Region>', expected: 'WrongRegionOrStyle', sentence: /the bucket lives in region ap-south-1 — pass --region ap-south-1$/ },
     { status: 400, code: 'InvalidArgument', expected: 'InvalidArgument' },
     { status: 400, code: 'KeyTooLong', expected: 'InvalidArgument' },
@@ -599,10 +535,7 @@ describe('answers of other servers map to stable codes', () => {
   ];
   it.each(cases)('$status $code is $expected', async ({ status, code, extra, expected, sentence }) => {
     const fake = await brokenServer(
-      answering(() => {
-        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra ?? ''}<RequestId>R9</RequestId></Error>`;
-        return `HTTP/1.1 ${status} X\r\nx-amz-request-id: R9\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-      }),
+      answering(() => s3ErrorAnswer(status, code, extra)),
     );
     const config = storeConfig(bucket, { endpoint: fake.endpoint, maxAttempts: 2 });
     const s = new S3ObjectStore(config);

@@ -19,6 +19,7 @@ import {
   type PutResult,
   type StoreLimits,
   type UserMetadata,
+  type VersionPin,
   type WriteOptions,
 } from '../../src/s3/object-store.js';
 import { StoreError, type StoreErrorCode } from '../../src/s3/store-error.js';
@@ -231,11 +232,17 @@ export class MemoryStore implements ObjectStore {
     return { objects, prefixes, nextToken: truncated && last !== undefined ? encodeToken(last) : undefined };
   }
 
-  async getRange(key: string, range: ByteRange, ifMatch?: string): Promise<Buffer> {
+  async getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer> {
     await this.#enter('getRange');
+    // HTTP cannot express an empty range: the real store answers one without asking the server.
+    if (Number.isSafeInteger(range.startByte) && range.startByte >= 0 && range.endByteExclusive === range.startByte) return Buffer.alloc(0);
     checkRange(range);
     const object = this.#existing(key);
-    checkIfMatch(object, ifMatch);
+    const pinned = typeof pin === 'string' ? { etag: pin } : pin;
+    checkIfMatch(object, pinned?.etag);
+    if (pinned?.sizeBytes !== undefined && pinned.sizeBytes !== object.body.length) {
+      throw new StoreError('PreconditionFailed', `${key} has ${object.body.length} bytes, not the pinned ${pinned.sizeBytes}`, { httpStatus: 412 });
+    }
     const size = object.body.length;
     if (range.startByte >= size) {
       // S3 answers a range on an empty object with the (empty) object instead of 416.
@@ -288,7 +295,8 @@ export class MemoryStore implements ObjectStore {
 
   async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
     await this.#enter('deleteMany');
-    if (keys.length === 0 || keys.length > this.limits.maxDeleteBatch) {
+    // The real store sends nothing for no keys; S3 itself refuses an empty or oversized batch.
+    if (keys.length > this.limits.maxDeleteBatch) {
       throw invalid(`MalformedXML: a delete batch holds 1 to ${this.limits.maxDeleteBatch} keys, got ${keys.length}`);
     }
     for (const key of keys) this.deleteObject(this.#full(key));
@@ -334,7 +342,8 @@ export class MemoryStore implements ObjectStore {
       },
       abort: async () => {
         await this.#enter('abort');
-        if (!this.#uploads.delete(uploadId)) throw noSuchUpload(uploadId);
+        // Already aborted or completed: nothing is left to clean up (as the real store answers).
+        this.#uploads.delete(uploadId);
       },
     };
   }
@@ -364,15 +373,16 @@ export class MemoryStore implements ObjectStore {
     if (failure !== undefined) throw failure;
   }
 
-  #complete(uploadId: string, refs: readonly PartRef[]): PutResult {
+  #complete(uploadId: string, parts: readonly PartRef[]): PutResult {
     const state = this.#uploads.get(uploadId);
     if (state === undefined) throw noSuchUpload(uploadId);
-    if (refs.length === 0) throw invalid('MalformedXML: a multipart upload completes with at least one part');
+    if (parts.length === 0) throw invalid('MalformedXML: a multipart upload completes with at least one part');
+    // The real store sorts the refs and keeps the latest of each part number before sending them.
+    const latest = new Map<number, PartRef>();
+    for (const p of parts) latest.set(p.partNumber, p);
+    const refs = [...latest.values()].sort((a, b) => a.partNumber - b.partNumber);
     const chosen: StoredPart[] = [];
-    let previous = 0;
     for (const ref of refs) {
-      if (ref.partNumber <= previous) throw invalid('InvalidPartOrder: part numbers must be in ascending order');
-      previous = ref.partNumber;
       const part = state.parts.get(ref.partNumber);
       if (part === undefined || unquote(part.etag) !== unquote(ref.etag)) {
         throw invalid(`InvalidPart: part ${ref.partNumber} was not uploaded or its ETag does not match`);

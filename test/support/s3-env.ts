@@ -48,11 +48,18 @@ const CREDENTIAL_ENV = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
+/** The profile useTestProfiles() writes for the extra server named `name`. */
+export function extraProfile(name: string): string {
+  return `bucketfs-test-${name}`;
+}
+
 /**
  * Points this worker's AWS credential chain at a credentials file holding TEST_PROFILES (and away
  * from ~/.aws and AWS_* keys of the developer's shell). Returns a function that restores the env.
+ * `extra` servers (started by the test file) get a profile each, named by extraProfile(): the SDK
+ * caches the file once read, so every profile must be in it from the start.
  */
-export function useTestProfiles(): () => void {
+export function useTestProfiles(extra: Readonly<Record<string, S3ServerInfo>> = {}): () => void {
   const server = s3Server();
   const dir = fs.mkdtempSync(path.join(server.tmpDir, 'aws-'));
   const credentials = path.join(dir, 'credentials');
@@ -62,7 +69,10 @@ export function useTestProfiles(): () => void {
     credentials,
     profile(TEST_PROFILES.valid, server.accessKeyId, server.secretAccessKey) +
       profile(TEST_PROFILES.wrongSecret, server.accessKeyId, `${server.secretAccessKey}-wrong`) +
-      profile(TEST_PROFILES.unknownKey, 'BUCKETFSNOSUCHKEY000', server.secretAccessKey),
+      profile(TEST_PROFILES.unknownKey, 'BUCKETFSNOSUCHKEY000', server.secretAccessKey) +
+      Object.entries(extra)
+        .map(([name, s]) => profile(extraProfile(name), s.accessKeyId, s.secretAccessKey))
+        .join(''),
   );
   fs.writeFileSync(path.join(dir, 'config'), '');
   const saved = new Map(CREDENTIAL_ENV.map((name) => [name, process.env[name]]));

@@ -1,0 +1,162 @@
+// `bucketfs mount`: its options, their validation into a MountConfig, and the command itself —
+// in the background it re-runs itself in the foreground as a detached daemon and returns once the
+// mount is ready; in the foreground it serves the mount until a signal or an unmount ends it.
+
+import type { Argv } from 'yargs';
+import { DEFAULTS, maxSocketsFor, type MountConfig } from '../config.js';
+import { CredentialsError, loadPasswdKeys } from '../credentials.js';
+import { controlSocketPath } from '../control/paths.js';
+import { startControlServer } from '../control/server.js';
+import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, writePidFile } from '../daemon.js';
+import { LogFile } from '../log-file.js';
+import { createLogger } from '../log.js';
+import { healDeadMount, startMount } from '../run.js';
+import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
+
+export function mountOptions(y: Argv) {
+  return s3Options(
+    y
+      .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
+      .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' }),
+  )
+    .group(['read-only', 'uid', 'gid', 'file-mode', 'dir-mode', 'allow-other', 'disk-size'], 'Files:')
+    .option('read-only', { type: 'boolean', default: false, describe: 'refuse every change with EROFS' })
+    .option('uid', { type: 'number', describe: 'owner of objects without x-amz-meta-uid (default: you)' })
+    .option('gid', { type: 'number', describe: 'group of objects without x-amz-meta-gid (default: your group)' })
+    .option('file-mode', { type: 'string', describe: 'permissions of files without x-amz-meta-mode (default 0644)' })
+    .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
+    .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
+    .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
+    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory'], 'Caching:')
+    .option('cache-size', { type: 'string', describe: 'block cache size (default 256M)' })
+    .option('block-size', { type: 'string', describe: 'ranged GET size (default 1M)' })
+    .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
+    .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
+    .option('stat-from-listing', {
+      type: 'boolean',
+      default: DEFAULTS.cache.statFromListing,
+      describe: 'answer stat from listings alone, without a HEAD per file: for buckets without s3fs metadata (modes, owners and symlinks then come from the mount options)',
+    })
+    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file (default 16M)' })
+    .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
+    .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size', 'write-back', 'background-uploads'], 'Writing:')
+    .option('part-size', { type: 'string', describe: 'first multipart part size, at least 5M (default 8M)' })
+    .option('upload-concurrency', { type: 'number', describe: `parts uploaded at once per file (default ${DEFAULTS.write.uploadConcurrency})` })
+    .option('spool-dir', { type: 'string', describe: `where written data waits for upload (default ${DEFAULTS.write.spoolDir})` })
+    .option('spool-size', { type: 'string', describe: 'spool capacity; writes past it fail with ENOSPC (default 64G)' })
+    .option('write-back', {
+      type: 'boolean',
+      default: DEFAULTS.write.writeBack,
+      describe: 'close() and fsync() return once the data is durable in the local spool; uploads follow in the background (bucketfs sync waits for them)',
+    })
+    .option('background-uploads', { type: 'number', describe: `files uploaded at once in the background (default ${DEFAULTS.write.backgroundUploads})` })
+    .group(['foreground', 'debug', 'log-file'], 'Daemon:')
+    .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
+    .option('debug', { type: 'boolean', default: false, describe: 'log every S3 request and FUSE error' })
+    .option('log-file', {
+      type: 'string',
+      describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
+    });
+}
+
+export type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
+
+export function buildConfig(args: MountArgs): MountConfig {
+  const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
+  const uploadConcurrency = args['upload-concurrency'] ?? DEFAULTS.write.uploadConcurrency;
+  if (!Number.isInteger(uploadConcurrency) || uploadConcurrency < 1 || uploadConcurrency > 64) throw new UsageError('--upload-concurrency must be a whole number from 1 to 64');
+  const backgroundUploads = args['background-uploads'] ?? DEFAULTS.write.backgroundUploads;
+  if (!Number.isInteger(backgroundUploads) || backgroundUploads < 1 || backgroundUploads > 64) throw new UsageError('--background-uploads must be a whole number from 1 to 64');
+  const blockSizeBytes = sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024);
+  const memoryBudgetBytes = sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024);
+  return {
+    mountpoint: String(args.mountpoint),
+    s3: buildS3Config(args, String(args.source), maxSocketsFor({ memoryBudgetBytes, blockSizeBytes }, { partSizeBytes })),
+    cache: {
+      blockSizeBytes,
+      cacheSizeBytes: sizeOption('cache-size', args['cache-size'], DEFAULTS.cache.cacheSizeBytes, 0),
+      statTtlMs: secondsOption('stat-ttl', args['stat-ttl'], DEFAULTS.cache.statTtlMs),
+      negativeTtlMs: secondsOption('negative-ttl', args['negative-ttl'], DEFAULTS.cache.negativeTtlMs),
+      maxStatEntries: DEFAULTS.cache.maxStatEntries,
+      readAheadMaxBytes: sizeOption('read-ahead', args['read-ahead'], DEFAULTS.cache.readAheadMaxBytes, 0),
+      memoryBudgetBytes,
+      statFromListing: args['stat-from-listing'],
+      metadataReadAhead: DEFAULTS.cache.metadataReadAhead,
+    },
+    posix: {
+      uid: idOption('uid', args.uid, process.getuid?.() ?? 0),
+      gid: idOption('gid', args.gid, process.getgid?.() ?? 0),
+      fileMode: modeOption('file-mode', args['file-mode'], DEFAULTS.posix.fileMode),
+      dirMode: modeOption('dir-mode', args['dir-mode'], DEFAULTS.posix.dirMode),
+      readOnly: args['read-only'],
+      capacityBytes: sizeOption('disk-size', args['disk-size'], DEFAULTS.posix.capacityBytes, 1024 * 1024),
+    },
+    write: {
+      partSizeBytes,
+      uploadConcurrency,
+      spoolDir: args['spool-dir'] ?? DEFAULTS.write.spoolDir,
+      spoolSizeBytes: sizeOption('spool-size', args['spool-size'], DEFAULTS.write.spoolSizeBytes),
+      writeBack: args['write-back'],
+      backgroundUploads,
+    },
+    foreground: args.foreground,
+    debug: args.debug,
+    allowOther: args['allow-other'],
+  };
+}
+
+export async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promise<void> {
+  const config = buildConfig(args);
+  try {
+    await loadPasswdKeys(config.s3.bucket, args['passwd-file'], config.s3.profile);
+  } catch (e) {
+    if (e instanceof CredentialsError) throw new UsageError(e.message);
+    throw e;
+  }
+  const healed = await healDeadMount(config.mountpoint);
+  if (healed) process.stdout.write(`${healed}\n`);
+  if (!config.foreground) {
+    const logFile = args['log-file'] ?? defaultLogFile(config.s3.bucket);
+    const pid = await startInBackground(rawArgv, logFile);
+    process.stdout.write(`mounted s3://${config.s3.bucket}/${config.s3.prefix} on ${config.mountpoint} (daemon pid ${pid}, log ${logFile})\n`);
+    return;
+  }
+  // Everything the daemon writes (spool data and records, rename journal, pid file) holds the
+  // user's data or names: private to the mounting user, like the mount without --allow-other.
+  process.umask(0o077);
+  // The background daemon (and -f with --log-file) writes its own log file, so SIGHUP can reopen it
+  // after logrotate moved it.
+  const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(config.s3.bucket)) : undefined;
+  const log = createLogger(config.debug ? 'debug' : 'info', logFile?.write);
+  // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
+  // in background work is logged, not fatal. Data paths report their own errors to their callers.
+  process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
+  process.on('uncaughtException', (e) => log.error(`unexpected error: ${e.stack ?? String(e)}`));
+  let running;
+  try {
+    running = await startMount(config, log);
+  } catch (e) {
+    reportToParent({ ok: false, message: (e as Error).message });
+    throw e;
+  }
+  await writePidFile(running.mountpoint, args['log-file']);
+  // Without it the mount still works; only `bucketfs status` and `sync` cannot reach it.
+  const control = await startControlServer(controlSocketPath(running.mountpoint), running, log).catch((e: Error) => {
+    log.error(`the control socket could not be opened (bucketfs status and sync will not reach this mount): ${e.message}`);
+    return undefined;
+  });
+  reportToParent({ ok: true });
+  // SIGTERM and SIGINT finish the uploads, unmount and exit 0.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void running.stop(`received ${signal}`));
+  }
+  process.on('SIGHUP', () => {
+    running.reload();
+    logFile?.reopen();
+    log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
+  });
+  await running.ended;
+  await control?.close();
+  await removePidFile(running.mountpoint);
+}
+
