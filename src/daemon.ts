@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp, openSync, closeSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { runFileStem, stateDir } from './control/paths.js';
+import { controlSocketPath, runFileStem, stateDir } from './control/paths.js';
 import { processStartTicks } from './proc.js';
 import { isMountPoint } from './run.js';
 import { unmountPath } from './fs/fuse/binding.js';
@@ -74,8 +74,10 @@ export async function writePidFile(mountpoint: string, logFile: string | undefin
   await fsp.writeFile(file, JSON.stringify(record), { mode: 0o600 });
 }
 
+/** Removes the pid file and the control socket of `mountpoint` (a dead daemon leaves both behind). */
 export async function removePidFile(mountpoint: string): Promise<void> {
   await fsp.rm(pidFile(mountpoint), { force: true });
+  await fsp.rm(controlSocketPath(mountpoint), { force: true });
 }
 
 /** In the child: tell the waiting parent how the mount went (no-op in a plain foreground run). */

@@ -111,9 +111,12 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   const log = counters.counting(baseLog);
   const startedAt = new Date();
   const mountpoint = await checkMountpoint(config.mountpoint);
+  // What the store learns of the server before the mount is up waits for it: a failed mount says
+  // one line and nothing else.
+  let early: string[] | undefined = [];
   const store = new S3ObjectStore(config.s3, {
     logger: log.debugEnabled ? (line) => log.debug(line) : undefined,
-    notice: (line) => log.info(line),
+    notice: (line) => (early ? early.push(line) : log.info(line)),
     capabilities: config.s3.capabilities,
   });
   try {
@@ -189,6 +192,8 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
   }
   log.info(`mounted ${store.description} on ${mountpoint}`);
+  for (const line of early) log.info(line);
+  early = undefined;
 
   let resolveEnded: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
