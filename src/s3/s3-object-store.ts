@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
 import { toStoreError } from './errors.js';
+import { streamRange } from './get-stream.js';
 import {
   S3_LIMITS,
   type ByteRange,
@@ -317,6 +318,11 @@ export class S3ObjectStore implements ObjectStore {
       }
       return body;
     });
+  }
+
+  getStream(key: string, range: ByteRange, ifMatch?: string): AsyncIterable<Uint8Array> {
+    const request = <T>(call: (trace: { status?: number; requestId?: string }) => Promise<T>): Promise<T> => this.#request('GET', key, call);
+    return streamRange({ client: this.#client, bucket: this.#bucket, fullKey: this.#full(key), where: this.#where(key), request }, range, ifMatch);
   }
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {

@@ -21,7 +21,7 @@ describe('BlockCache', () => {
     const second = await cache.get('k', '"e1"', 0, fetch);
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(second).toBe(first);
-    expect(cache.stats()).toEqual({ hits: 1, misses: 1, inFlight: 0, sizeBytes: 10, entries: 1 });
+    expect(cache.stats()).toEqual({ hits: 1, misses: 1, diskHits: 0, inFlight: 0, sizeBytes: 10, entries: 1 });
   });
 
   it('keys blocks by ETag so a rewritten object never serves old bytes', async () => {
