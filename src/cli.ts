@@ -2,6 +2,7 @@
 // No filesystem logic lives here. Bad input ends with one line on stderr and a non-zero exit.
 // Credentials never come from argv: the standard AWS chain (env, profile, ~/.aws) provides them.
 
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, parseSize, type ChecksumMode, type MountConfig } from './config.js';
@@ -52,6 +53,15 @@ function secondsOption(name: string, value: number | undefined, fallbackMs: numb
   return Math.round(value * 1000);
 }
 
+function diskCacheDir(dir: string | undefined, size: string | undefined): string | undefined {
+  if (dir === undefined) {
+    if (size !== undefined) throw new UsageError('--cache-dir-size needs --cache-dir: name the folder of the disk cache');
+    return undefined;
+  }
+  if (String(dir).trim() === '') throw new UsageError('--cache-dir is empty: name a folder, e.g. --cache-dir ~/.cache/bucketfs/blocks');
+  return path.resolve(String(dir));
+}
+
 function mountOptions(y: Argv) {
   return y
     .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
@@ -72,13 +82,16 @@ function mountOptions(y: Argv) {
     .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
     .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
-    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'read-ahead', 'memory'], 'Caching:')
-    .option('cache-size', { type: 'string', describe: 'block cache size (default 256M)' })
-    .option('block-size', { type: 'string', describe: 'ranged GET size (default 1M)' })
+    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'read-ahead', 'memory', 'kernel-cache', 'cache-dir', 'cache-dir-size'], 'Caching:')
+    .option('cache-size', { type: 'string', describe: 'block cache size in memory (default 256M)' })
+    .option('block-size', { type: 'string', describe: 'unit of caching and of a random read\'s GET (default 1M)' })
     .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
     .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
-    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file (default 16M)' })
+    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file, fetched in GETs of a quarter of it up to 8M (default 32M)' })
     .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
+    .option('kernel-cache', { type: 'boolean', default: DEFAULTS.cache.keepPageCache, describe: 'keep file pages in the kernel page cache across opens while size and mtime are unchanged (--no-kernel-cache: drop them at every open)' })
+    .option('cache-dir', { type: 'string', describe: 'keep read blocks in this local folder too, across remounts (default: no disk cache)' })
+    .option('cache-dir-size', { type: 'string', describe: 'most the --cache-dir folder may hold (default 10G)' })
     .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size'], 'Writing:')
     .option('part-size', { type: 'string', describe: 'first multipart part size, at least 5M (default 8M)' })
     .option('upload-concurrency', { type: 'number', describe: `parts uploaded at once per file (default ${DEFAULTS.write.uploadConcurrency})` })
@@ -134,6 +147,9 @@ export function buildConfig(args: MountArgs): MountConfig {
       maxStatEntries: DEFAULTS.cache.maxStatEntries,
       readAheadMaxBytes: sizeOption('read-ahead', args['read-ahead'], DEFAULTS.cache.readAheadMaxBytes, 0),
       memoryBudgetBytes: sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024),
+      keepPageCache: args['kernel-cache'],
+      diskCacheDir: diskCacheDir(args['cache-dir'], args['cache-dir-size']),
+      diskCacheSizeBytes: sizeOption('cache-dir-size', args['cache-dir-size'], DEFAULTS.cache.diskCacheSizeBytes, 1024 * 1024),
     },
     posix: {
       uid: idOption('uid', args.uid, process.getuid?.() ?? 0),

@@ -46,10 +46,22 @@ export interface CacheConfig {
   readonly negativeTtlMs: number;
   /** Stat cache entries at most. Default 100 000. */
   readonly maxStatEntries: number;
-  /** Largest read-ahead window of one sequential reader, bytes. Default 16 MiB. */
+  /**
+   * Largest read-ahead window of one sequential reader, bytes; it is fetched in GETs of a quarter
+   * of the window (at most 8 MiB each). Default 32 MiB.
+   */
   readonly readAheadMaxBytes: number;
   /** Memory shared by read-ahead and upload buffers, bytes. Default 256 MiB. */
   readonly memoryBudgetBytes: number;
+  /**
+   * Keep a file's pages in the kernel page cache across opens while its size and mtime are
+   * unchanged (FUSE auto_cache); false drops them at every open. Default true.
+   */
+  readonly keepPageCache: boolean;
+  /** Folder of the local disk cache of blocks (one subfolder per bucket and prefix); undefined: none. Default none. */
+  readonly diskCacheDir: string | undefined;
+  /** Bytes the disk cache keeps at most (least recently used blocks go first). Default 10 GiB. */
+  readonly diskCacheSizeBytes: number;
 }
 
 export interface PosixConfig {
@@ -100,8 +112,10 @@ export const DEFAULTS = {
     statTtlMs: 5_000,
     negativeTtlMs: 1_000,
     maxStatEntries: 100_000,
-    readAheadMaxBytes: 16 * MiB,
+    readAheadMaxBytes: 32 * MiB,
     memoryBudgetBytes: 256 * MiB,
+    keepPageCache: true,
+    diskCacheSizeBytes: 10 * GiB,
   },
   posix: { fileMode: 0o644, dirMode: 0o755, capacityBytes: 1024 * 1024 * GiB },
   write: {

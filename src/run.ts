@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { MountConfig } from './config.js';
 import type { Logger } from './log.js';
 import { BlockCache } from './cache/block-cache.js';
+import { DiskCache } from './cache/disk-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { S3Filesystem } from './fs/filesystem.js';
 import { Spool } from './fs/spool.js';
@@ -75,10 +76,21 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
     store.close();
     throw new MountError(`cannot use the spool folder ${spool.dir}: ${(e as Error).message} (choose another with --spool-dir)`);
   }
+  let disk: DiskCache | undefined;
+  if (config.cache.diskCacheDir !== undefined) {
+    const dir = path.join(config.cache.diskCacheDir, `${config.s3.bucket}-${mountId}`);
+    try {
+      disk = await DiskCache.open({ dir, capacityBytes: config.cache.diskCacheSizeBytes, blockSizeBytes: config.cache.blockSizeBytes, log });
+    } catch (e) {
+      store.close();
+      throw new MountError(`cannot use the disk cache folder ${dir}: ${(e as Error).message} (choose another with --cache-dir)`);
+    }
+  }
+  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes, disk });
   const filesystem = new S3Filesystem({
     store,
     bucket: config.s3.bucket,
-    blocks: new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes }),
+    blocks,
     budget: new MemoryBudget(config.cache.memoryBudgetBytes),
     spool,
     cache: config.cache,
@@ -99,9 +111,11 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
       debugFuse: false,
       boundedOpTimeoutMs,
       attrTimeoutSec: 1,
+      keepPageCache: config.cache.keepPageCache,
     });
   } catch (e) {
     store.close();
+    await disk?.close();
     throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
   }
   log.info(`mounted ${store.description} on ${mountpoint}`);
@@ -120,6 +134,7 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
         await unmount(fuse).catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
       }
       store.close();
+      await disk?.close().catch((e: Error) => log.error(`closing the disk cache failed: ${e.message}`));
       resolveEnded();
     })();
     return stopping;

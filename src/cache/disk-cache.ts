@@ -1,0 +1,393 @@
+// DiskCache: the optional local disk tier behind the memory block cache (--cache-dir). One file per
+// block, keyed by key + ETag + block index, so a rewritten object can never serve old bytes; LRU
+// eviction by bytes within the capacity; an index rebuilt from the files at start, so the cache
+// survives remounts. A block is visible only once complete (temp file, then rename); one from an
+// earlier run is trusted after its CRC checked out (disk-block-file.ts). Writes are best effort in
+// the background (a bounded queue; a full queue or a failing disk drops blocks, never a read), and
+// every failure to read is a miss. The folder is private (0700, files 0600) and locked to one daemon.
+
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import type { BlockTier } from './block-cache.js';
+import { TRAILER_BYTES, blockFileName, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
+import { FileHandlePool } from './file-handle-pool.js';
+
+export interface DiskCacheOptions {
+  /** This mount's cache folder; created (0700) if missing. */
+  readonly dir: string;
+  /** Bytes of block files kept at most (data and trailers). */
+  readonly capacityBytes: number;
+  /** The block size of the memory cache: a folder written with another size starts empty. */
+  readonly blockSizeBytes: number;
+  readonly log: Logger;
+  /** Wall clock, ms. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface DiskCacheStats {
+  readonly entries: number;
+  /** Bytes of the block files, trailers included. */
+  readonly sizeBytes: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly writes: number;
+  /** Blocks not written: the queue was full or the disk failed. */
+  readonly dropped: number;
+  readonly evictions: number;
+  /** Files found damaged (wrong length or CRC) and deleted. */
+  readonly corrupt: number;
+}
+
+interface Entry {
+  readonly fileBytes: number;
+  /** Written by this run, or checked against its CRC since: partial reads may trust it. */
+  verified: boolean;
+  /** When the file's mtime (its recency across restarts) was last set, ms. */
+  touchedAtMs: number;
+}
+
+interface QueuedWrite {
+  readonly name: string;
+  readonly block: Buffer;
+}
+
+const FORMAT_FILE = 'format.json';
+const LOCK_FILE = 'lock';
+const FORMAT_VERSION = 1;
+/** Block bytes waiting to be written at most; more are dropped rather than held in memory. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+const WRITE_CONCURRENCY = 2;
+/** A hit refreshes the file's mtime at most this often, so recency survives a restart cheaply. */
+const TOUCH_INTERVAL_MS = 60_000;
+const SCAN_CONCURRENCY = 32;
+
+export class DiskCache implements BlockTier {
+  readonly dir: string;
+  readonly capacityBytes: number;
+  readonly blockSizeBytes: number;
+  readonly #blocksDir: string;
+  readonly #tmpDir: string;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  /** Block file name → entry, least recently used first. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #handles = new FileHandlePool(128);
+  #sizeBytes = 0;
+  /** Bytes of files being written: counted against the capacity before they exist. */
+  #reservedBytes = 0;
+  readonly #queue: QueuedWrite[] = [];
+  /** Names queued or being written, so a block is written once. */
+  readonly #writing = new Set<string>();
+  #queuedBytes = 0;
+  #activeWrites = 0;
+  #tmpCounter = 0;
+  readonly #madeFolders = new Set<string>();
+  readonly #warned = new Set<string>();
+  #idle: Promise<void> = Promise.resolve();
+  #resolveIdle: (() => void) | undefined;
+  #closed = false;
+  #hits = 0;
+  #misses = 0;
+  #writes = 0;
+  #dropped = 0;
+  #evictions = 0;
+  #corrupt = 0;
+
+  private constructor(options: DiskCacheOptions) {
+    this.dir = options.dir;
+    this.capacityBytes = options.capacityBytes;
+    this.blockSizeBytes = options.blockSizeBytes;
+    this.#blocksDir = path.join(options.dir, 'blocks');
+    this.#tmpDir = path.join(options.dir, 'tmp');
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Opens (creating, locking and indexing) the cache folder. Throws with a sentence that says what is wrong. */
+  static async open(options: DiskCacheOptions): Promise<DiskCache> {
+    if (!Number.isSafeInteger(options.capacityBytes) || options.capacityBytes <= 0) {
+      throw new RangeError(`capacityBytes must be a positive integer, got ${options.capacityBytes}`);
+    }
+    const cache = new DiskCache(options);
+    await fsp.mkdir(cache.dir, { recursive: true, mode: 0o700 });
+    await fsp.chmod(cache.dir, 0o700);
+    await lock(cache.dir);
+    try {
+      await cache.#prepare();
+      await cache.#rebuildIndex();
+    } catch (error) {
+      await unlock(cache.dir);
+      throw error;
+    }
+    return cache;
+  }
+
+  has(key: string, etag: string, blockIndex: number): boolean {
+    return this.#entries.has(blockFileName(key, etag, blockIndex));
+  }
+
+  async read(key: string, etag: string, blockIndex: number, startInBlock = 0, endInBlock?: number): Promise<Buffer | undefined> {
+    const name = blockFileName(key, etag, blockIndex);
+    const entry = this.#entries.get(name);
+    if (entry === undefined || this.#closed) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#touch(name, entry);
+    const dataBytes = entry.fileBytes - TRAILER_BYTES;
+    const end = Math.min(endInBlock ?? dataBytes, dataBytes);
+    const start = Math.min(startInBlock, end);
+    const file = this.#path(name);
+    try {
+      if (!entry.verified) {
+        const whole = await fsp.readFile(file);
+        if (whole.byteLength !== entry.fileBytes || !isIntact(whole)) return this.#damaged(name);
+        entry.verified = true;
+        this.#hits++;
+        return whole.subarray(start, end);
+      }
+      const out = Buffer.allocUnsafe(end - start);
+      const bytesRead = await this.#handles.use(file, async (handle) => (await handle.read(out, 0, out.byteLength, start)).bytesRead);
+      if (bytesRead !== out.byteLength) return this.#damaged(name);
+      this.#hits++;
+      return out;
+    } catch (error) {
+      // Deleted or unreadable behind our back: a miss, and the entry goes.
+      this.#warnOnce(error, `reading ${file}`);
+      this.#forget(name);
+      this.#misses++;
+      return undefined;
+    }
+  }
+
+  write(key: string, etag: string, blockIndex: number, block: Buffer): void {
+    const name = blockFileName(key, etag, blockIndex);
+    if (this.#closed || this.#entries.has(name) || this.#writing.has(name)) return;
+    if (block.byteLength + TRAILER_BYTES > this.capacityBytes || this.#queuedBytes + block.byteLength > MAX_QUEUED_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    this.#writing.add(name);
+    this.#queuedBytes += block.byteLength;
+    this.#queue.push({ name, block });
+    this.#pump();
+  }
+
+  /** Resolves once every queued write has finished. */
+  flush(): Promise<void> {
+    return this.#idle;
+  }
+
+  /** Finishes queued writes, closes files and releases the folder's lock. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    await this.#handles.closeAll();
+    await unlock(this.dir);
+  }
+
+  stats(): DiskCacheStats {
+    return {
+      entries: this.#entries.size,
+      sizeBytes: this.#sizeBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+      writes: this.#writes,
+      dropped: this.#dropped,
+      evictions: this.#evictions,
+      corrupt: this.#corrupt,
+    };
+  }
+
+  /** A folder written with another format or block size starts empty; partial writes are removed. */
+  async #prepare(): Promise<void> {
+    const formatFile = path.join(this.dir, FORMAT_FILE);
+    const wanted = { format: FORMAT_VERSION, blockSizeBytes: this.blockSizeBytes };
+    const found = await fsp.readFile(formatFile, 'utf8').then(
+      (text) => text,
+      () => undefined,
+    );
+    if (found === undefined || !sameFormat(found, wanted)) {
+      if (found !== undefined) this.#log.info(`disk cache ${this.dir}: written with another format or block size, starting empty`);
+      await fsp.rm(this.#blocksDir, { recursive: true, force: true });
+      await fsp.writeFile(formatFile, `${JSON.stringify(wanted)}\n`, { mode: 0o600 });
+    }
+    await fsp.rm(this.#tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(this.#tmpDir, { mode: 0o700 });
+    await fsp.mkdir(this.#blocksDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Indexes the block files an earlier run left, oldest first, deleting what this cache did not write. */
+  async #rebuildIndex(): Promise<void> {
+    const found: { name: string; fileBytes: number; mtimeMs: number }[] = [];
+    const files: { name: string | undefined; file: string }[] = [];
+    for (const folder of await fsp.readdir(this.#blocksDir)) {
+      const names = await fsp.readdir(path.join(this.#blocksDir, folder)).catch(() => undefined);
+      if (names === undefined) {
+        files.push({ name: undefined, file: path.join(this.#blocksDir, folder) });
+        continue;
+      }
+      this.#madeFolders.add(folder);
+      for (const name of names) files.push({ name: parseBlockFileName(folder, name), file: path.join(this.#blocksDir, folder, name) });
+    }
+    await forEachLimited(files, SCAN_CONCURRENCY, async ({ name, file }) => {
+      const stat = name === undefined ? undefined : await fsp.stat(file).catch(() => undefined);
+      if (name === undefined || stat === undefined || !stat.isFile() || stat.size < TRAILER_BYTES || stat.size - TRAILER_BYTES > this.blockSizeBytes) {
+        await fsp.rm(file, { force: true, recursive: true });
+        return;
+      }
+      found.push({ name, fileBytes: stat.size, mtimeMs: stat.mtimeMs });
+    });
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const { name, fileBytes, mtimeMs } of found) {
+      this.#entries.set(name, { fileBytes, verified: false, touchedAtMs: mtimeMs });
+      this.#sizeBytes += fileBytes;
+    }
+    this.#evictUntilFits(0);
+  }
+
+  #pump(): void {
+    while (this.#activeWrites < WRITE_CONCURRENCY && this.#queue.length > 0) {
+      const job = this.#queue.shift() as QueuedWrite;
+      if (this.#activeWrites === 0) this.#idle = new Promise((resolve) => (this.#resolveIdle = resolve));
+      this.#activeWrites++;
+      void this.#writeBlock(job).finally(() => {
+        this.#activeWrites--;
+        this.#writing.delete(job.name);
+        this.#queuedBytes -= job.block.byteLength;
+        this.#pump();
+        if (this.#activeWrites === 0 && this.#queue.length === 0) this.#resolveIdle?.();
+      });
+    }
+  }
+
+  async #writeBlock({ name, block }: QueuedWrite): Promise<void> {
+    const fileBytes = block.byteLength + TRAILER_BYTES;
+    this.#evictUntilFits(fileBytes);
+    this.#reservedBytes += fileBytes;
+    const tmp = path.join(this.#tmpDir, `${process.pid}-${this.#tmpCounter++}`);
+    try {
+      const folder = name.slice(0, 2);
+      if (!this.#madeFolders.has(folder)) {
+        await fsp.mkdir(path.join(this.#blocksDir, folder), { recursive: true, mode: 0o700 });
+        this.#madeFolders.add(folder);
+      }
+      const handle = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        const { bytesWritten } = await handle.writev([block, trailerFor(block)]);
+        if (bytesWritten !== fileBytes) throw new Error(`wrote ${bytesWritten} of ${fileBytes} bytes`);
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, this.#path(name));
+      this.#entries.set(name, { fileBytes, verified: true, touchedAtMs: this.#now() });
+      this.#sizeBytes += fileBytes;
+      this.#writes++;
+    } catch (error) {
+      this.#dropped++;
+      this.#warnOnce(error, `writing ${this.#path(name)}`);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    } finally {
+      this.#reservedBytes -= fileBytes;
+    }
+  }
+
+  /** Evicts least recently used blocks until `incomingBytes` more fit within the capacity. */
+  #evictUntilFits(incomingBytes: number): void {
+    for (const name of this.#entries.keys()) {
+      if (this.#sizeBytes + this.#reservedBytes + incomingBytes <= this.capacityBytes) return;
+      this.#evictions++;
+      this.#forget(name);
+      void fsp.rm(this.#path(name), { force: true }).catch((error: unknown) => this.#warnOnce(error, `deleting ${this.#path(name)}`));
+    }
+  }
+
+  #touch(name: string, entry: Entry): void {
+    this.#entries.delete(name);
+    this.#entries.set(name, entry);
+    const now = this.#now();
+    if (now - entry.touchedAtMs < TOUCH_INTERVAL_MS) return;
+    entry.touchedAtMs = now;
+    const at = new Date(now);
+    void fsp.utimes(this.#path(name), at, at).catch(() => undefined);
+  }
+
+  #damaged(name: string): undefined {
+    this.#log.warn(`disk cache: ${this.#path(name)} is damaged (length or CRC), deleted`);
+    this.#corrupt++;
+    this.#misses++;
+    this.#forget(name);
+    void fsp.rm(this.#path(name), { force: true }).catch(() => undefined);
+    return undefined;
+  }
+
+  #forget(name: string): void {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) return;
+    this.#entries.delete(name);
+    this.#sizeBytes -= entry.fileBytes;
+    this.#handles.discard(this.#path(name));
+  }
+
+  #path(name: string): string {
+    return path.join(this.#blocksDir, name);
+  }
+
+  #warnOnce(error: unknown, doing: string): void {
+    const code = (error as NodeJS.ErrnoException)?.code ?? 'error';
+    if (this.#warned.has(code)) return;
+    this.#warned.add(code);
+    this.#log.warn(`disk cache: ${doing} failed: ${(error as Error)?.message ?? String(error)} (further ${code} failures are not logged)`);
+  }
+}
+
+function sameFormat(text: string, wanted: { format: number; blockSizeBytes: number }): boolean {
+  try {
+    const found = JSON.parse(text) as { format?: unknown; blockSizeBytes?: unknown };
+    return found.format === wanted.format && found.blockSizeBytes === wanted.blockSizeBytes;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes the folder for this process; refuses one a live daemon holds. */
+async function lock(dir: string): Promise<void> {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fsp.writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`the disk cache ${dir} is in use by process ${holder}: give each mount its own --cache-dir`);
+    }
+    // Left by a daemon that is gone.
+    await fsp.rm(file, { force: true });
+  }
+  throw new Error(`could not lock the disk cache ${dir}`);
+}
+
+async function unlock(dir: string): Promise<void> {
+  await fsp.rm(path.join(dir, LOCK_FILE), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
