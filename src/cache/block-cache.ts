@@ -300,9 +300,9 @@ export class BlockCache {
     try {
       block = newBlock();
       for await (const chunk of open()) {
+        if (position + chunk.byteLength > endByte) throw new RangeError(`the stream of ${key} sent more than the ${endByte - startByte} bytes asked for`);
         let offset = 0;
         while (offset < chunk.byteLength) {
-          if (position >= endByte) throw new RangeError(`the stream of ${key} sent more than the ${endByte - startByte} bytes asked for`);
           const blockEnd = Math.min((index + 1) * size, endByte);
           const n = Math.min(chunk.byteLength - offset, blockEnd - position);
           if (block !== undefined) block.set(chunk.subarray(offset, offset + n), filled);

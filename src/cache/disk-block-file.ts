@@ -17,9 +17,14 @@ export function blockFileName(key: string, etag: string, blockIndex: number): st
   return `${hash.slice(0, 2)}/${hash}.${blockIndex}`;
 }
 
+/** Whether a folder name is one of the 256 fan-out folders block files live in. */
+export function isFanOutFolder(name: string): boolean {
+  return /^[0-9a-f]{2}$/.test(name);
+}
+
 /** The fan-out folder and file name parsed back; undefined for anything this cache did not write. */
 export function parseBlockFileName(folder: string, name: string): string | undefined {
-  if (!/^[0-9a-f]{2}$/.test(folder)) return undefined;
+  if (!isFanOutFolder(folder)) return undefined;
   const m = /^([0-9a-f]{32})\.(\d{1,15})$/.exec(name);
   if (!m || !(m[1] as string).startsWith(folder)) return undefined;
   return `${folder}/${name}`;

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { BlockTier } from './block-cache.js';
-import { TRAILER_BYTES, blockFileName, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
+import { TRAILER_BYTES, blockFileName, isFanOutFolder, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
 import { FileHandlePool } from './file-handle-pool.js';
 
 export interface DiskCacheOptions {
@@ -223,7 +223,7 @@ export class DiskCache implements BlockTier {
     const found: { name: string; fileBytes: number; mtimeMs: number }[] = [];
     const files: { name: string | undefined; file: string }[] = [];
     for (const folder of await fsp.readdir(this.#blocksDir)) {
-      const names = await fsp.readdir(path.join(this.#blocksDir, folder)).catch(() => undefined);
+      const names = isFanOutFolder(folder) ? await fsp.readdir(path.join(this.#blocksDir, folder)).catch(() => undefined) : undefined;
       if (names === undefined) {
         files.push({ name: undefined, file: path.join(this.#blocksDir, folder) });
         continue;
