@@ -31,10 +31,18 @@ const MiB = 1024 * 1024;
 /** Ranges of this size keep several GETs in flight in a 32 MiB window and each one long enough to amortise its latency. */
 const DEFAULT_READ_RANGE_MAX_BYTES = 8 * MiB;
 
+/**
+ * The read-ahead window of one reader: the configured one, within half the block cache, since
+ * blocks fetched ahead wait there and a larger window would have them evicted before they are read.
+ */
+export function readAheadWindowBytes(ctx: ReadContext): number {
+  return Math.min(ctx.readAheadMaxBytes, Math.floor(ctx.blocks.capacityBytes / 2));
+}
+
 /** The read-ahead GET size a context asks for: explicit, else a quarter of the window within [1 block, 8 MiB]. */
 export function readRangeBytes(ctx: ReadContext): number {
   if (ctx.readRangeMaxBytes !== undefined) return Math.max(ctx.blockSizeBytes, ctx.readRangeMaxBytes);
-  return Math.max(ctx.blockSizeBytes, Math.min(DEFAULT_READ_RANGE_MAX_BYTES, Math.floor(ctx.readAheadMaxBytes / 4)));
+  return Math.max(ctx.blockSizeBytes, Math.min(DEFAULT_READ_RANGE_MAX_BYTES, Math.floor(readAheadWindowBytes(ctx) / 4)));
 }
 
 export class ObjectReader {
@@ -47,7 +55,7 @@ export class ObjectReader {
     this.#object = object;
     this.#prefetcher = new Prefetcher({
       blockSizeBytes: ctx.blockSizeBytes,
-      maxWindowBytes: ctx.readAheadMaxBytes,
+      maxWindowBytes: readAheadWindowBytes(ctx),
       maxRunBytes: readRangeBytes(ctx),
       fileSizeBytes: object.sizeBytes,
     });

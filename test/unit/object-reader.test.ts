@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlockCache } from '../../src/cache/block-cache.js';
 import { MemoryBudget } from '../../src/cache/memory-budget.js';
-import { ObjectReader, readRangeBytes, type ReadContext } from '../../src/fs/object-reader.js';
+import { ObjectReader, readAheadWindowBytes, readRangeBytes, type ReadContext } from '../../src/fs/object-reader.js';
 import type { ObjectStore } from '../../src/s3/object-store.js';
 import { isStoreError } from '../../src/s3/store-error.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -150,6 +150,7 @@ describe('ObjectReader', () => {
     const MiB = 1024 * 1024;
     const ctx = (readAheadMaxBytes: number, readRangeMaxBytes?: number): ReadContext => ({
       ...setup({ sizeBytes: 1 }).ctx,
+      blocks: new BlockCache({ capacityBytes: 1024 * MiB, blockSizeBytes: MiB }),
       blockSizeBytes: MiB,
       readAheadMaxBytes,
       readRangeMaxBytes,
@@ -158,5 +159,16 @@ describe('ObjectReader', () => {
     expect(readRangeBytes(ctx(256 * MiB))).toBe(8 * MiB);
     expect(readRangeBytes(ctx(2 * MiB))).toBe(MiB);
     expect(readRangeBytes(ctx(32 * MiB, 16 * MiB))).toBe(16 * MiB);
+  });
+
+  it('keeps the window within half the block cache, so blocks read ahead are still there when wanted', async () => {
+    const t = setup({ sizeBytes: 64 * BLOCK, windowBlocks: 32 });
+    const ctx: ReadContext = { ...t.ctx, blocks: new BlockCache({ capacityBytes: 8 * BLOCK, blockSizeBytes: BLOCK }), readRangeMaxBytes: undefined };
+    expect(readAheadWindowBytes(ctx)).toBe(4 * BLOCK);
+    expect(readRangeBytes(ctx)).toBe(BLOCK);
+    const reader = new ObjectReader(ctx, { key: 'obj', etag: t.store.getObject('obj')?.etag as string, sizeBytes: t.data.length });
+    expect((await scan(reader, t.data.length)).equals(t.data)).toBe(true);
+    // One-block runs (block 0 joins the first), each block fetched once: none was evicted before its read.
+    expect(t.store.calls.getRange + t.store.calls.getStream).toBe(63);
   });
 });
