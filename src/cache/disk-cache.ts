@@ -6,7 +6,7 @@
 // the background (a bounded queue; a full queue or a failing disk drops blocks, never a read), and
 // every failure to read is a miss. The folder is private (0700, files 0600) and locked to one daemon.
 
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { BlockTier } from './block-cache.js';
@@ -23,6 +23,8 @@ export interface DiskCacheOptions {
   readonly log: Logger;
   /** Wall clock, ms. Default Date.now. */
   readonly now?: () => number;
+  /** Block files kept open for reads at most. Default: a quarter of the process's open-file limit, 64 to 4096. */
+  readonly maxOpenFiles?: number;
 }
 
 export interface DiskCacheStats {
@@ -56,11 +58,16 @@ const FORMAT_FILE = 'format.json';
 const LOCK_FILE = 'lock';
 const FORMAT_VERSION = 1;
 /** Block bytes waiting to be written at most; more are dropped rather than held in memory. */
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-const WRITE_CONCURRENCY = 2;
+const MAX_QUEUED_BYTES = 128 * 1024 * 1024;
+const WRITE_CONCURRENCY = 4;
 /** A hit refreshes the file's mtime at most this often, so recency survives a restart cheaply. */
 const TOUCH_INTERVAL_MS = 60_000;
 const SCAN_CONCURRENCY = 32;
+/**
+ * A random reader pays one pread per read only while its blocks' files stay open, so the pool is as
+ * large as the open-file limit allows with room to spare: a quarter of it, within [64, 4096].
+ */
+const DEFAULT_MAX_OPEN_FILES = Math.min(4096, Math.max(64, Math.floor(openFileLimit() / 4)));
 
 export class DiskCache implements BlockTier {
   readonly dir: string;
@@ -72,7 +79,7 @@ export class DiskCache implements BlockTier {
   readonly #now: () => number;
   /** Block file name → entry, least recently used first. */
   readonly #entries = new Map<string, Entry>();
-  readonly #handles = new FileHandlePool(128);
+  readonly #handles: FileHandlePool;
   #sizeBytes = 0;
   /** Bytes of files being written: counted against the capacity before they exist. */
   #reservedBytes = 0;
@@ -102,6 +109,7 @@ export class DiskCache implements BlockTier {
     this.#tmpDir = path.join(options.dir, 'tmp');
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#handles = new FileHandlePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
   }
 
   /** Opens (creating, locking and indexing) the cache folder. Throws with a sentence that says what is wrong. */
@@ -141,8 +149,10 @@ export class DiskCache implements BlockTier {
     const file = this.#path(name);
     try {
       if (!entry.verified) {
-        const whole = await fsp.readFile(file);
-        if (whole.byteLength !== entry.fileBytes || !isIntact(whole)) return this.#damaged(name);
+        // One read of the whole file (and one more byte, to see that it ends where it should).
+        const whole = Buffer.allocUnsafe(entry.fileBytes + 1);
+        const bytesRead = await this.#handles.use(file, async (handle) => (await handle.read(whole, 0, whole.byteLength, 0)).bytesRead);
+        if (bytesRead !== entry.fileBytes || !isIntact(whole.subarray(0, bytesRead))) return this.#damaged(name);
         entry.verified = true;
         this.#hits++;
         return whole.subarray(start, end);
@@ -339,6 +349,16 @@ export class DiskCache implements BlockTier {
     if (this.#warned.has(code)) return;
     this.#warned.add(code);
     this.#log.warn(`disk cache: ${doing} failed: ${(error as Error)?.message ?? String(error)} (further ${code} failures are not logged)`);
+  }
+}
+
+/** The soft limit on open files (RLIMIT_NOFILE) from /proc/self/limits; 1024 where it cannot be read. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : 1024;
+  } catch {
+    return 1024;
   }
 }
 
