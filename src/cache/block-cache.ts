@@ -187,6 +187,8 @@ export class BlockCache {
         settlers.push(settler);
       }
     }
+    // Nothing left to fetch: every block was cached or in flight already.
+    if (settlers.every((settler) => settler === undefined)) return results;
     const startByte = firstBlock * this.blockSizeBytes;
     const endByte = Math.min(endBlockExclusive * this.blockSizeBytes, sizeBytes);
     void this.#stream(() => open(startByte, endByte), firstBlock, startByte, endByte, settlers, key);

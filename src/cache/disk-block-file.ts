@@ -11,10 +11,15 @@ export const TRAILER_BYTES = 16;
 const MAGIC = 0x31736662; // 'bfs1' little-endian
 const LENGTH_BYTES = 6;
 
+/** The part of a block's file name that names the object version: `<2 hex>/<32 hex>`. */
+export function blockFileStem(key: string, etag: string): string {
+  const hash = createHash('sha256').update(JSON.stringify([key, etag])).digest('hex').slice(0, 32);
+  return `${hash.slice(0, 2)}/${hash}`;
+}
+
 /** The file name of a block (relative to the blocks folder), from the object's key and ETag. */
 export function blockFileName(key: string, etag: string, blockIndex: number): string {
-  const hash = createHash('sha256').update(JSON.stringify([key, etag])).digest('hex').slice(0, 32);
-  return `${hash.slice(0, 2)}/${hash}.${blockIndex}`;
+  return `${blockFileStem(key, etag)}.${blockIndex}`;
 }
 
 /** Whether a folder name is one of the 256 fan-out folders block files live in. */

@@ -10,7 +10,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { BlockTier } from './block-cache.js';
-import { TRAILER_BYTES, blockFileName, isFanOutFolder, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
+import { TRAILER_BYTES, blockFileStem, isFanOutFolder, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
 import { FileHandlePool } from './file-handle-pool.js';
 
 export interface DiskCacheOptions {
@@ -94,6 +94,7 @@ export class DiskCache implements BlockTier {
   #idle: Promise<void> = Promise.resolve();
   #resolveIdle: (() => void) | undefined;
   #closed = false;
+  #lastObject: { readonly key: string; readonly etag: string; readonly stem: string } | undefined;
   #hits = 0;
   #misses = 0;
   #writes = 0;
@@ -132,11 +133,11 @@ export class DiskCache implements BlockTier {
   }
 
   has(key: string, etag: string, blockIndex: number): boolean {
-    return this.#entries.has(blockFileName(key, etag, blockIndex));
+    return this.#entries.has(this.#name(key, etag, blockIndex));
   }
 
   async read(key: string, etag: string, blockIndex: number, startInBlock = 0, endInBlock?: number): Promise<Buffer | undefined> {
-    const name = blockFileName(key, etag, blockIndex);
+    const name = this.#name(key, etag, blockIndex);
     const entry = this.#entries.get(name);
     if (entry === undefined || this.#closed) {
       this.#misses++;
@@ -172,7 +173,7 @@ export class DiskCache implements BlockTier {
   }
 
   write(key: string, etag: string, blockIndex: number, block: Buffer): void {
-    const name = blockFileName(key, etag, blockIndex);
+    const name = this.#name(key, etag, blockIndex);
     if (this.#closed || this.#entries.has(name) || this.#writing.has(name)) return;
     if (block.byteLength + TRAILER_BYTES > this.capacityBytes || this.#queuedBytes + block.byteLength > MAX_QUEUED_BYTES) {
       this.#dropped++;
@@ -338,6 +339,17 @@ export class DiskCache implements BlockTier {
     this.#entries.delete(name);
     this.#sizeBytes -= entry.fileBytes;
     this.#handles.discard(this.#path(name));
+  }
+
+  /** blockFileName, remembering the last object's hash: a reader asks about one object many times in a row. */
+  #name(key: string, etag: string, blockIndex: number): string {
+    const last = this.#lastObject;
+    if (last === undefined || last.key !== key || last.etag !== etag) {
+      const stem = blockFileStem(key, etag);
+      this.#lastObject = { key, etag, stem };
+      return `${stem}.${blockIndex}`;
+    }
+    return `${last.stem}.${blockIndex}`;
   }
 
   #path(name: string): string {

@@ -348,6 +348,21 @@ describe('BlockCache', () => {
       expect(cache.stats().inFlight).toBe(0);
     });
 
+    it('sends no request for a run whose blocks are all cached or in flight', async () => {
+      const cache = new BlockCache({ capacityBytes: 100, blockSizeBytes: 10 });
+      const first = new Pipe();
+      const blocks = cache.fetchRun(object, 0, 2, () => first);
+      let opened = 0;
+      const again = cache.fetchRun(object, 0, 2, () => {
+        opened++;
+        return new Pipe();
+      });
+      first.push(pattern(20));
+      first.end();
+      expect(await Promise.all(again)).toEqual(await Promise.all(blocks));
+      expect(opened).toBe(0);
+    });
+
     it('refuses a run outside the object', () => {
       const cache = new BlockCache({ capacityBytes: 100, blockSizeBytes: 10 });
       const open = () => new Pipe();
