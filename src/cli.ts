@@ -84,7 +84,7 @@ function mountOptions(y: Argv) {
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
     .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'read-ahead', 'memory', 'kernel-cache', 'cache-dir', 'cache-dir-size'], 'Caching:')
     .option('cache-size', { type: 'string', describe: 'block cache size in memory (default 256M)' })
-    .option('block-size', { type: 'string', describe: 'unit of caching and of a random read\'s GET (default 1M)' })
+    .option('block-size', { type: 'string', describe: 'unit of caching and of a random read\'s GET (default 256K)' })
     .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
     .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
     .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file, fetched in GETs of a quarter of it up to 8M (default 32M)' })

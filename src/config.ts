@@ -36,7 +36,10 @@ export interface S3Config {
 }
 
 export interface CacheConfig {
-  /** Unit of ranged GETs and of the block cache, bytes. Default 1 MiB. */
+  /**
+   * Unit of the block caches (memory and disk) and of a random read's GET, bytes; sequential
+   * reads fetch many blocks per GET. Default 256 KiB.
+   */
   readonly blockSizeBytes: number;
   /** Block cache capacity, bytes. Default 256 MiB. */
   readonly cacheSizeBytes: number;
@@ -107,7 +110,7 @@ export const DEFAULTS = {
     maxSockets: 64,
   },
   cache: {
-    blockSizeBytes: 1 * MiB,
+    blockSizeBytes: 256 * KiB,
     cacheSizeBytes: 256 * MiB,
     statTtlMs: 5_000,
     negativeTtlMs: 1_000,

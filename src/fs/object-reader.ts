@@ -19,6 +19,8 @@ export interface ReadContext {
   readonly readAheadMaxBytes: number;
   /** Largest GET of read-ahead, bytes. Default: a quarter of the window, from 1 block up to 8 MiB. */
   readonly readRangeMaxBytes?: number;
+  /** How far from the previous read's end a read may start and still be sequential, bytes. Default 1 MiB (at least a block). */
+  readonly sequentialToleranceBytes?: number;
 }
 
 export interface PinnedObject {
@@ -30,6 +32,11 @@ export interface PinnedObject {
 const MiB = 1024 * 1024;
 /** Ranges of this size keep several GETs in flight in a 32 MiB window and each one long enough to amortise its latency. */
 const DEFAULT_READ_RANGE_MAX_BYTES = 8 * MiB;
+/**
+ * How far out of order a sequential reader's requests may arrive: the kernel sends several 128 KiB
+ * read-ahead requests at once and they reach us reordered by a few hundred KiB.
+ */
+const SEQUENTIAL_TOLERANCE_BYTES = 1 * MiB;
 
 /**
  * The read-ahead window of one reader: the configured one, within half the block cache, since
@@ -58,6 +65,7 @@ export class ObjectReader {
       maxWindowBytes: readAheadWindowBytes(ctx),
       maxRunBytes: readRangeBytes(ctx),
       fileSizeBytes: object.sizeBytes,
+      sequentialToleranceBytes: Math.max(ctx.blockSizeBytes, ctx.sequentialToleranceBytes ?? SEQUENTIAL_TOLERANCE_BYTES),
     });
   }
 

@@ -28,6 +28,7 @@ function setup(options: { sizeBytes: number; windowBlocks?: number; runBlocks?: 
     blockSizeBytes: BLOCK,
     readAheadMaxBytes: (options.windowBlocks ?? 8) * BLOCK,
     readRangeMaxBytes: (options.runBlocks ?? 2) * BLOCK,
+    sequentialToleranceBytes: BLOCK,
   };
   return { store, ctx, data, reader: new ObjectReader(ctx, { key: 'obj', etag, sizeBytes: data.length }) };
 }
@@ -139,6 +140,7 @@ describe('ObjectReader', () => {
       blockSizeBytes: BLOCK,
       readAheadMaxBytes: 8 * BLOCK,
       readRangeMaxBytes: 4 * BLOCK,
+      sequentialToleranceBytes: BLOCK,
     };
     const reader = new ObjectReader(ctx, { key: 'obj', etag, sizeBytes: data.length });
     expect((await scan(reader, data.length)).equals(data)).toBe(true);
@@ -159,6 +161,20 @@ describe('ObjectReader', () => {
     expect(readRangeBytes(ctx(256 * MiB))).toBe(8 * MiB);
     expect(readRangeBytes(ctx(2 * MiB))).toBe(MiB);
     expect(readRangeBytes(ctx(32 * MiB, 16 * MiB))).toBe(16 * MiB);
+  });
+
+  it('takes reads up to 1 MiB out of order as sequential by default, as the kernel sends them', async () => {
+    const t = setup({ sizeBytes: 2048 * BLOCK });
+    const reader = new ObjectReader({ ...t.ctx, sequentialToleranceBytes: undefined }, { key: 'obj', etag: t.store.getObject('obj')?.etag as string, sizeBytes: t.data.length });
+    await reader.read(0, KERNEL_READ);
+    // 900 KiB past the previous end: still the same stream, so it brings read-ahead with it.
+    const offset = 900 * 1024;
+    expect((await reader.read(offset, KERNEL_READ)).equals(t.data.subarray(offset, offset + KERNEL_READ))).toBe(true);
+    expect(t.store.calls.getStream).toBe(2);
+    const far = 2000 * 1024;
+    await reader.read(far, KERNEL_READ);
+    // More than 1 MiB further: random, one block and no read-ahead.
+    expect(t.store.calls).toMatchObject({ getStream: 2, getRange: 1 });
   });
 
   it('keeps the window within half the block cache, so blocks read ahead are still there when wanted', async () => {
