@@ -50,8 +50,8 @@ export interface CacheConfig {
   /** Stat cache entries at most. Default 100 000. */
   readonly maxStatEntries: number;
   /**
-   * Largest read-ahead window of one sequential reader, bytes; it is fetched in GETs of a quarter
-   * of the window (at most 8 MiB each). Default 32 MiB.
+   * Largest read-ahead window of one sequential reader, bytes (at most half the block cache is
+   * used); it is fetched in GETs of a quarter of the window, at most 8 MiB each. Default 32 MiB.
    */
   readonly readAheadMaxBytes: number;
   /** Memory shared by read-ahead and upload buffers, bytes. Default 256 MiB. */
