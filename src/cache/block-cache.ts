@@ -22,7 +22,7 @@ export interface BlockTier {
   has(key: string, etag: string, blockIndex: number): boolean;
   /** Bytes [startInBlock, endInBlock) of the block, the whole block without a range; undefined when it is gone or unusable. */
   read(key: string, etag: string, blockIndex: number, startInBlock?: number, endInBlock?: number): Promise<Buffer | undefined>;
-  /** Keeps a copy of a block, in the background; never fails the caller. */
+  /** Keeps a copy of a block in the background, unless it has one or is writing it; never fails the caller. */
   write(key: string, etag: string, blockIndex: number, block: Buffer): void;
 }
 
@@ -124,6 +124,8 @@ export class BlockCache {
     const cached = this.#lru.get(cacheKey);
     if (cached !== undefined) {
       this.#hits++;
+      // A block the disk tier could not take when it was fetched (its queue was full) gets another chance.
+      this.#disk?.write(key, etag, blockIndex, cached);
       return Promise.resolve(slice(cached, startInBlock, endInBlock));
     }
     this.#misses++;
@@ -307,7 +309,7 @@ export class BlockCache {
         while (offset < chunk.byteLength) {
           const blockEnd = Math.min((index + 1) * size, endByte);
           const n = Math.min(chunk.byteLength - offset, blockEnd - position);
-          if (block !== undefined) block.set(chunk.subarray(offset, offset + n), filled);
+          if (block !== undefined) block.set(n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled);
           filled += n;
           offset += n;
           position += n;

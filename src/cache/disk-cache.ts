@@ -194,6 +194,11 @@ export class DiskCache implements BlockTier {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    const st = this.stats();
+    this.#log.info(
+      `disk cache ${this.dir}: ${st.entries} blocks, ${Math.round(st.sizeBytes / 1048576)} MiB; this run: ${st.hits} hits, ${st.misses} misses, ` +
+        `${st.writes} written, ${st.dropped} not written, ${st.evictions} evicted, ${st.corrupt} damaged`,
+    );
     await this.#handles.closeAll();
     await unlock(this.dir);
   }
@@ -288,10 +293,11 @@ export class DiskCache implements BlockTier {
       try {
         const { bytesWritten } = await handle.writev([block, trailerFor(block)]);
         if (bytesWritten !== fileBytes) throw new Error(`wrote ${bytesWritten} of ${fileBytes} bytes`);
+        // Complete once written: renaming before the close saves the writer a wait.
+        await fsp.rename(tmp, this.#path(name));
       } finally {
-        await handle.close();
+        void handle.close().catch((error: unknown) => this.#warnOnce(error, `closing ${tmp}`));
       }
-      await fsp.rename(tmp, this.#path(name));
       this.#entries.set(name, { fileBytes, verified: true, touchedAtMs: this.#now() });
       this.#sizeBytes += fileBytes;
       this.#writes++;
