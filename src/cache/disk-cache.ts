@@ -6,7 +6,7 @@
 // the background (a bounded queue; a full queue or a failing disk drops blocks, never a read), and
 // every failure to read is a miss. The folder is private (0700, files 0600) and locked to one daemon.
 
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { BlockTier } from './block-cache.js';
@@ -63,6 +63,8 @@ const WRITE_CONCURRENCY = 4;
 /** A hit refreshes the file's mtime at most this often, so recency survives a restart cheaply. */
 const TOUCH_INTERVAL_MS = 60_000;
 const SCAN_CONCURRENCY = 32;
+/** Reads up to this size are done in place (see read()); a disk cache belongs on a local SSD. */
+const SYNC_READ_MAX_BYTES = 64 * 1024;
 /**
  * A random reader pays one pread per read only while its blocks' files stay open, so the pool is as
  * large as the open-file limit allows with room to spare: a quarter of it, within [64, 4096].
@@ -159,7 +161,12 @@ export class DiskCache implements BlockTier {
         return whole.subarray(start, end);
       }
       const out = Buffer.allocUnsafe(end - start);
-      const bytesRead = await this.#handles.use(file, async (handle) => (await handle.read(out, 0, out.byteLength, start)).bytesRead);
+      const bytesRead = await this.#handles.use(file, async (handle) =>
+        // A small read of a block file this run wrote or checked is almost always in the page
+        // cache: one pread in place costs less than the threadpool round trip (warm random 4 KiB
+        // reads: 7.6k → 14.8k IOPS measured). Larger reads overlap with other work on the pool.
+        out.byteLength <= SYNC_READ_MAX_BYTES ? readSync(handle.fd, out, 0, out.byteLength, start) : (await handle.read(out, 0, out.byteLength, start)).bytesRead,
+      );
       if (bytesRead !== out.byteLength) return this.#damaged(name);
       this.#hits++;
       return out;

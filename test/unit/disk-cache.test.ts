@@ -92,6 +92,14 @@ describe('DiskCache', () => {
     expect(warnings.join('')).toMatch(/damaged/);
   });
 
+  it('reads large parts of a block as well as small ones', async () => {
+    const big = 256 * 1024;
+    const cache = await openCache(await tempDir(), { blockSizeBytes: big, capacityBytes: 4 * big });
+    await put(cache, 'k', 'e', { 0: pattern(big, 5) });
+    expect(await cache.read('k', 'e', 0, 1000, 1000 + 200 * 1024)).toEqual(pattern(big, 5).subarray(1000, 1000 + 200 * 1024));
+    expect(await cache.read('k', 'e', 0, 7, 11)).toEqual(pattern(big, 5).subarray(7, 11));
+  });
+
   it('treats a file deleted behind its back as a miss', async () => {
     const cache = await openCache(await tempDir());
     await put(cache, 'k', 'e', { 0: pattern(BLOCK) });
