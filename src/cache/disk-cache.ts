@@ -6,12 +6,13 @@
 // the background (a bounded queue; a full queue or a failing disk drops blocks, never a read), and
 // every failure to read is a miss. The folder is private (0700, files 0600) and locked to one daemon.
 
-import { promises as fsp, readFileSync, readSync } from 'node:fs';
+import { promises as fsp, readSync } from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.js';
 import type { BlockTier } from './block-cache.js';
-import { TRAILER_BYTES, blockFileStem, isFanOutFolder, isIntact, parseBlockFileName, trailerFor } from './disk-block-file.js';
+import { TRAILER_BYTES, blockFileStem, isIntact, trailerFor } from './disk-block-file.js';
+import { BLOCKS_FOLDER, TMP_FOLDER, lockFolder, openFileLimit, prepareFolder, scanBlockFiles, unlockFolder } from './disk-cache-folder.js';
 import { FileHandlePool } from './file-handle-pool.js';
 
 export interface DiskCacheOptions {
@@ -55,15 +56,11 @@ interface QueuedWrite {
   readonly block: Buffer;
 }
 
-const FORMAT_FILE = 'format.json';
-const LOCK_FILE = 'lock';
-const FORMAT_VERSION = 1;
 /** Block bytes waiting to be written at most; more are dropped rather than held in memory. */
 const MAX_QUEUED_BYTES = 128 * 1024 * 1024;
 const WRITE_CONCURRENCY = 4;
 /** A hit refreshes the file's mtime at most this often, so recency survives a restart cheaply. */
 const TOUCH_INTERVAL_MS = 60_000;
-const SCAN_CONCURRENCY = 32;
 /** Reads up to this size (the largest FUSE read) are done in place, see read(); a disk cache belongs on a local SSD. */
 const SYNC_READ_MAX_BYTES = 128 * 1024;
 /** Blocks kept in memory after being read whole to check their CRC, for the reads that follow. */
@@ -113,8 +110,8 @@ export class DiskCache implements BlockTier {
     this.dir = options.dir;
     this.capacityBytes = options.capacityBytes;
     this.blockSizeBytes = options.blockSizeBytes;
-    this.#blocksDir = path.join(options.dir, 'blocks');
-    this.#tmpDir = path.join(options.dir, 'tmp');
+    this.#blocksDir = path.join(options.dir, BLOCKS_FOLDER);
+    this.#tmpDir = path.join(options.dir, TMP_FOLDER);
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#handles = new FileHandlePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
@@ -128,12 +125,12 @@ export class DiskCache implements BlockTier {
     const cache = new DiskCache(options);
     await fsp.mkdir(cache.dir, { recursive: true, mode: 0o700 });
     await fsp.chmod(cache.dir, 0o700);
-    await lock(cache.dir);
+    await lockFolder(cache.dir);
     try {
-      await cache.#prepare();
+      await prepareFolder(cache.dir, cache.blockSizeBytes, options.log);
       await cache.#rebuildIndex();
     } catch (error) {
-      await unlock(cache.dir);
+      await unlockFolder(cache.dir);
       throw error;
     }
     return cache;
@@ -220,7 +217,7 @@ export class DiskCache implements BlockTier {
         `${st.writes} written, ${st.dropped} not written, ${st.evictions} evicted, ${st.corrupt} damaged`,
     );
     await this.#handles.closeAll();
-    await unlock(this.dir);
+    await unlockFolder(this.dir);
   }
 
   stats(): DiskCacheStats {
@@ -236,47 +233,11 @@ export class DiskCache implements BlockTier {
     };
   }
 
-  /** A folder written with another format or block size starts empty; partial writes are removed. */
-  async #prepare(): Promise<void> {
-    const formatFile = path.join(this.dir, FORMAT_FILE);
-    const wanted = { format: FORMAT_VERSION, blockSizeBytes: this.blockSizeBytes };
-    const found = await fsp.readFile(formatFile, 'utf8').then(
-      (text) => text,
-      () => undefined,
-    );
-    if (found === undefined || !sameFormat(found, wanted)) {
-      if (found !== undefined) this.#log.info(`disk cache ${this.dir}: written with another format or block size, starting empty`);
-      await fsp.rm(this.#blocksDir, { recursive: true, force: true });
-      await fsp.writeFile(formatFile, `${JSON.stringify(wanted)}\n`, { mode: 0o600 });
-    }
-    await fsp.rm(this.#tmpDir, { recursive: true, force: true });
-    await fsp.mkdir(this.#tmpDir, { mode: 0o700 });
-    await fsp.mkdir(this.#blocksDir, { recursive: true, mode: 0o700 });
-  }
-
-  /** Indexes the block files an earlier run left, oldest first, deleting what this cache did not write. */
+  /** Indexes the block files an earlier run left, least recently used first. */
   async #rebuildIndex(): Promise<void> {
-    const found: { name: string; fileBytes: number; mtimeMs: number }[] = [];
-    const files: { name: string | undefined; file: string }[] = [];
-    for (const folder of await fsp.readdir(this.#blocksDir)) {
-      const names = isFanOutFolder(folder) ? await fsp.readdir(path.join(this.#blocksDir, folder)).catch(() => undefined) : undefined;
-      if (names === undefined) {
-        files.push({ name: undefined, file: path.join(this.#blocksDir, folder) });
-        continue;
-      }
-      this.#madeFolders.add(folder);
-      for (const name of names) files.push({ name: parseBlockFileName(folder, name), file: path.join(this.#blocksDir, folder, name) });
-    }
-    await forEachLimited(files, SCAN_CONCURRENCY, async ({ name, file }) => {
-      const stat = name === undefined ? undefined : await fsp.stat(file).catch(() => undefined);
-      if (name === undefined || stat === undefined || !stat.isFile() || stat.size < TRAILER_BYTES || stat.size - TRAILER_BYTES > this.blockSizeBytes) {
-        await fsp.rm(file, { force: true, recursive: true });
-        return;
-      }
-      found.push({ name, fileBytes: stat.size, mtimeMs: stat.mtimeMs });
-    });
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const { name, fileBytes, mtimeMs } of found) {
+    const { blocks, folders } = await scanBlockFiles(this.#blocksDir, this.blockSizeBytes);
+    for (const folder of folders) this.#madeFolders.add(folder);
+    for (const { name, fileBytes, mtimeMs } of blocks) {
       this.#entries.set(name, { fileBytes, verified: false, touchedAtMs: mtimeMs });
       this.#sizeBytes += fileBytes;
     }
@@ -389,64 +350,4 @@ export class DiskCache implements BlockTier {
     this.#warned.add(code);
     this.#log.warn(`disk cache: ${doing} failed: ${(error as Error)?.message ?? String(error)} (further ${code} failures are not logged)`);
   }
-}
-
-/** The soft limit on open files (RLIMIT_NOFILE) from /proc/self/limits; 1024 where it cannot be read. */
-function openFileLimit(): number {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : 1024;
-  } catch {
-    return 1024;
-  }
-}
-
-function sameFormat(text: string, wanted: { format: number; blockSizeBytes: number }): boolean {
-  try {
-    const found = JSON.parse(text) as { format?: unknown; blockSizeBytes?: unknown };
-    return found.format === wanted.format && found.blockSizeBytes === wanted.blockSizeBytes;
-  } catch {
-    return false;
-  }
-}
-
-/** Takes the folder for this process; refuses one a live daemon holds. */
-async function lock(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await fsp.writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`the disk cache ${dir} is in use by process ${holder}: give each mount its own --cache-dir`);
-    }
-    // Left by a daemon that is gone.
-    await fsp.rm(file, { force: true });
-  }
-  throw new Error(`could not lock the disk cache ${dir}`);
-}
-
-async function unlock(dir: string): Promise<void> {
-  await fsp.rm(path.join(dir, LOCK_FILE), { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
