@@ -54,7 +54,10 @@ export interface S3Config {
 }
 
 export interface CacheConfig {
-  /** Unit of ranged GETs and of the block cache, bytes. Default 1 MiB. */
+  /**
+   * Unit of the block caches (memory and disk) and of a random read's GET, bytes; sequential
+   * reads fetch many blocks per GET. Default 256 KiB.
+   */
   readonly blockSizeBytes: number;
   /** Block cache capacity, bytes. Default 256 MiB. */
   readonly cacheSizeBytes: number;
@@ -64,7 +67,10 @@ export interface CacheConfig {
   readonly negativeTtlMs: number;
   /** Stat cache entries at most. Default 100 000. */
   readonly maxStatEntries: number;
-  /** Largest read-ahead window of one sequential reader, bytes. Default 16 MiB. */
+  /**
+   * Largest read-ahead window of one sequential reader, bytes (at most half the block cache is
+   * used); it is fetched in GETs of a quarter of the window, at most 8 MiB each. Default 32 MiB.
+   */
   readonly readAheadMaxBytes: number;
   /** Memory shared by read-ahead and upload buffers, bytes. Default 256 MiB. */
   readonly memoryBudgetBytes: number;
@@ -72,6 +78,15 @@ export interface CacheConfig {
   readonly statFromListing: boolean;
   /** HEADs sent at once to read listed entries' metadata ahead of `ls -l`. Default 32. */
   readonly metadataReadAhead: number;
+  /**
+   * Keep a file's pages in the kernel page cache across opens while its size and mtime are
+   * unchanged (FUSE auto_cache); false drops them at every open. Default true.
+   */
+  readonly keepPageCache: boolean;
+  /** Folder of the local disk cache of blocks (one subfolder per bucket and prefix); undefined: none. Default none. */
+  readonly diskCacheDir: string | undefined;
+  /** Bytes the disk cache keeps at most (least recently used blocks go first). Default 10 GiB. */
+  readonly diskCacheSizeBytes: number;
 }
 
 export interface PosixConfig {
@@ -133,15 +148,17 @@ export function maxSocketsFor(cache: Pick<CacheConfig, 'memoryBudgetBytes' | 'bl
 }
 
 const DEFAULT_CACHE = {
-  blockSizeBytes: 1 * MiB,
+  blockSizeBytes: 256 * KiB,
   cacheSizeBytes: 256 * MiB,
   statTtlMs: 5_000,
   negativeTtlMs: 1_000,
   maxStatEntries: 100_000,
-  readAheadMaxBytes: 16 * MiB,
+  readAheadMaxBytes: 32 * MiB,
   memoryBudgetBytes: 256 * MiB,
   statFromListing: false,
   metadataReadAhead: 32,
+  keepPageCache: true,
+  diskCacheSizeBytes: 10 * GiB,
 } as const;
 
 const DEFAULT_WRITE = {

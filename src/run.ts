@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { MountConfig } from './config.js';
 import type { Logger } from './log.js';
 import { BlockCache } from './cache/block-cache.js';
+import { DiskCache } from './cache/disk-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { MountCounters } from './control/counters.js';
 import type { MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
@@ -143,7 +144,17 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     store.close();
     throw new MountError(`cannot use the spool folder ${stateDir}: ${(e as Error).message} (choose another with --spool-dir)`);
   }
-  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes });
+  let disk: DiskCache | undefined;
+  if (config.cache.diskCacheDir !== undefined) {
+    const dir = path.join(config.cache.diskCacheDir, `${config.s3.bucket}-${mountId}`);
+    try {
+      disk = await DiskCache.open({ dir, capacityBytes: config.cache.diskCacheSizeBytes, blockSizeBytes: config.cache.blockSizeBytes, log });
+    } catch (e) {
+      store.close();
+      throw new MountError(`cannot use the disk cache folder ${dir}: ${(e as Error).message} (choose another with --cache-dir)`);
+    }
+  }
+  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes, disk });
   const filesystem = new S3Filesystem({
     store,
     bucket: config.s3.bucket,
@@ -183,11 +194,13 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       debugFuse: false,
       boundedOpTimeoutMs,
       attrTimeoutSec: 1,
+      keepPageCache: config.cache.keepPageCache,
     });
   } catch (e) {
     filesystem.stop();
     await spool.close().catch(() => undefined);
     store.close();
+    await disk?.close();
     counters.close();
     throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
   }
@@ -211,6 +224,7 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       filesystem.stop();
       await spool.close().catch((e: Error) => log.error(`cleaning the spool folder ${spool.instanceDir}: ${e.message}`));
       store.close();
+      await disk?.close().catch((e: Error) => log.error(`closing the disk cache failed: ${e.message}`));
       counters.close();
       resolveEnded();
     })();

@@ -2,6 +2,7 @@
 // in the background it re-runs itself in the foreground as a detached daemon and returns once the
 // mount is ready; in the foreground it serves the mount until a signal or an unmount ends it.
 
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULTS, maxSocketsFor, type MountConfig } from '../config.js';
 import { CredentialsError, loadPasswdKeys } from '../credentials.js';
@@ -27,9 +28,9 @@ export function mountOptions(y: Argv) {
     .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
     .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
-    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory'], 'Caching:')
-    .option('cache-size', { type: 'string', describe: 'block cache size (default 256M)' })
-    .option('block-size', { type: 'string', describe: 'ranged GET size (default 1M)' })
+    .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory', 'kernel-cache', 'cache-dir', 'cache-dir-size'], 'Caching:')
+    .option('cache-size', { type: 'string', describe: 'block cache size in memory (default 256M)' })
+    .option('block-size', { type: 'string', describe: "unit of caching and of a random read's GET (default 256K)" })
     .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
     .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
     .option('stat-from-listing', {
@@ -37,8 +38,15 @@ export function mountOptions(y: Argv) {
       default: DEFAULTS.cache.statFromListing,
       describe: 'answer stat from listings alone, without a HEAD per file: for buckets without s3fs metadata (modes, owners and symlinks then come from the mount options)',
     })
-    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file (default 16M)' })
+    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file, fetched in GETs of a quarter of it up to 8M (default 32M)' })
     .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
+    .option('kernel-cache', {
+      type: 'boolean',
+      default: DEFAULTS.cache.keepPageCache,
+      describe: 'keep file pages in the kernel page cache across opens while size and mtime are unchanged (--no-kernel-cache drops them at every open)',
+    })
+    .option('cache-dir', { type: 'string', describe: 'keep read blocks in this local folder too, across remounts (default: no disk cache)' })
+    .option('cache-dir-size', { type: 'string', describe: 'most the --cache-dir folder may hold (default 10G)' })
     .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size', 'write-back', 'background-uploads'], 'Writing:')
     .option('part-size', { type: 'string', describe: 'first multipart part size, at least 5M (default 8M)' })
     .option('upload-concurrency', { type: 'number', describe: `parts uploaded at once per file (default ${DEFAULTS.write.uploadConcurrency})` })
@@ -57,6 +65,15 @@ export function mountOptions(y: Argv) {
       type: 'string',
       describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
     });
+}
+
+function diskCacheDir(dir: string | undefined, size: string | undefined): string | undefined {
+  if (dir === undefined) {
+    if (size !== undefined) throw new UsageError('--cache-dir-size needs --cache-dir: name the folder of the disk cache');
+    return undefined;
+  }
+  if (String(dir).trim() === '') throw new UsageError('--cache-dir is empty: name a folder, e.g. --cache-dir ~/.cache/bucketfs/blocks');
+  return path.resolve(String(dir));
 }
 
 export type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
@@ -82,6 +99,9 @@ export function buildConfig(args: MountArgs): MountConfig {
       memoryBudgetBytes,
       statFromListing: args['stat-from-listing'],
       metadataReadAhead: DEFAULTS.cache.metadataReadAhead,
+      keepPageCache: args['kernel-cache'],
+      diskCacheDir: diskCacheDir(args['cache-dir'], args['cache-dir-size']),
+      diskCacheSizeBytes: sizeOption('cache-dir-size', args['cache-dir-size'], DEFAULTS.cache.diskCacheSizeBytes, 1024 * 1024),
     },
     posix: {
       uid: idOption('uid', args.uid, process.getuid?.() ?? 0),

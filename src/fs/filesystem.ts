@@ -411,7 +411,7 @@ export class S3Filesystem {
     const { object } = node;
     if (object.sizeBytes > MAX_SYMLINK_BYTES) throw new FsError('EIO', `${path}: symlink target too long`);
     if (object.sizeBytes === 0) return '';
-    const body = await this.#deps.store.getRange(object.key, { startByte: 0, endByteExclusive: object.sizeBytes }, object.etag);
+    const body = await this.#deps.store.getRange(object.key, { startByte: 0, endByteExclusive: object.sizeBytes }, { etag: object.etag, sizeBytes: object.sizeBytes });
     return body.toString('utf8');
   }
 

@@ -39,7 +39,11 @@ export function fromInfo(info: ObjectInfo): RemoteObject {
 }
 
 export function fromListing(listed: ListedObject): RemoteObject {
-  return { ...listed, metadata: undefined, contentType: undefined };
+  // Listings date objects to the millisecond (Ceph RGW), HEAD's Last-Modified to the second: cut
+  // to whole seconds, so an mtime never moves when a HEAD follows the listing (tar and rsync would
+  // see a change, and the kernel would drop the file's cached pages).
+  const lastModified = new Date(Math.floor(listed.lastModified.getTime() / 1000) * 1000);
+  return { ...listed, lastModified, metadata: undefined, contentType: undefined };
 }
 
 /** True when stat needs a HEAD this node has not had. */

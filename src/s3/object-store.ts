@@ -107,6 +107,13 @@ export interface ObjectStore {
    * object changed: never returns bytes of another version, even from a server that ignores If-Match.
    */
   getRange(key: string, range: ByteRange, pin?: string | VersionPin): Promise<Buffer>;
+  /**
+   * Ranged GET whose body is yielded in chunks as it arrives, so a caller can use the first bytes of
+   * a large range before the last ones come. Yields exactly the range's bytes (clamped to the
+   * object's end) or throws a StoreError, like getRange; ending the iteration early stops the
+   * transfer. Optional: callers fall back to getRange.
+   */
+  getStream?(key: string, range: ByteRange, ifMatch?: string): AsyncIterable<Uint8Array>;
   put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult>;
   copy(sourceKey: string, destinationKey: string, options: CopyOptions): Promise<PutResult>;
   /** Succeeds when the key does not exist. */

@@ -18,6 +18,7 @@ import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
 import { S3Context, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
+import { streamRange } from './get-stream.js';
 import {
   S3_LIMITS,
   type ByteRange,
@@ -228,6 +229,12 @@ export class S3ObjectStore implements ObjectStore {
       httpStatus: trace.status,
       requestId: trace.requestId,
     });
+  }
+
+  getStream(key: string, range: ByteRange, ifMatch?: string): AsyncIterable<Uint8Array> {
+    const ctx = this.#ctx;
+    const request = <T>(call: (trace: RequestTrace) => Promise<T>): Promise<T> => ctx.request('GET', key, call);
+    return streamRange({ client: ctx.clients.main, bucket: ctx.bucket, fullKey: ctx.full(key), where: ctx.where(key), request }, range, ifMatch);
   }
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {

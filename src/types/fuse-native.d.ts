@@ -84,6 +84,8 @@ declare module 'fuse-native' {
     entryTimeout?: number;
     attrTimeout?: number;
     maxRead?: number;
+    /** libfuse auto_cache: keep the page cache at open when size and mtime are unchanged. */
+    autoCache?: boolean;
     /** Added by patches/fuse-native: writes of up to 128 KiB instead of 4 KiB. */
     bigWrites?: boolean;
     /** Added by patches/fuse-native: st_ino from getattr/readdir is used as the inode number. */

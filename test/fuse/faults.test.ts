@@ -49,8 +49,8 @@ describe('run-time network faults', () => {
     mount = await mountBucket({
       bucket,
       s3: { ...server, endpoint: proxy.endpoint },
-      // Small blocks and no read-ahead, so each read below needs its own GET.
-      extraArgs: ['--max-attempts', '2', '--request-timeout', '2', '--block-size', '64K', '--read-ahead', '0', '--cache-size', '128K'],
+      // Small blocks, no read-ahead and no page cache kept across opens, so each read below needs its own GET.
+      extraArgs: ['--max-attempts', '2', '--request-timeout', '2', '--block-size', '64K', '--read-ahead', '0', '--cache-size', '128K', '--no-kernel-cache'],
     });
   });
 

@@ -181,6 +181,9 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     memoryBudgetBytes: 1024 * 1024,
     statFromListing: false,
     metadataReadAhead: 8,
+    keepPageCache: true,
+    diskCacheDir: undefined,
+    diskCacheSizeBytes: 0,
     ...options.cache,
   };
   const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, capacityBytes: 2 ** 50, ...options.posix };

@@ -28,6 +28,7 @@ export type StoreMethod =
   | 'head'
   | 'listPage'
   | 'getRange'
+  | 'getStream'
   | 'put'
   | 'copy'
   | 'delete'
@@ -43,6 +44,7 @@ const STORE_METHODS: readonly StoreMethod[] = [
   'head',
   'listPage',
   'getRange',
+  'getStream',
   'put',
   'copy',
   'delete',
@@ -62,6 +64,8 @@ export interface MemoryStoreOptions {
   readonly bucketPrefix?: string;
   /** Wall clock for Last-Modified, ms since the epoch. Default Date.now. */
   readonly now?: () => number;
+  /** Size of the chunks getStream yields, bytes. Default 64 KiB. */
+  readonly streamChunkBytes?: number;
 }
 
 /** An object as the bucket holds it, as another client would see it. */
@@ -112,12 +116,16 @@ export class MemoryStore implements ObjectStore {
   readonly #failures = new Map<StoreMethod, StoreError[]>();
   readonly #delays = new Map<StoreMethod, (number | Promise<unknown>)[]>();
   readonly #callWaiters = new Map<StoreMethod, (() => void)[]>();
+  readonly #streamChunkBytes: number;
+  /** Byte counts after which the next streams break off, in order. */
+  readonly #streamBreaks: number[] = [];
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.limits = { ...S3_LIMITS, ...options.limits };
     this.bucketPrefix = options.bucketPrefix ?? '';
     this.#now = options.now ?? Date.now;
+    this.#streamChunkBytes = options.streamChunkBytes ?? 64 * 1024;
     this.description = `memory://bucket/${this.bucketPrefix}`;
   }
 
@@ -150,6 +158,11 @@ export class MemoryStore implements ObjectStore {
       waiting.push(resolve);
       this.#callWaiters.set(method, waiting);
     });
+  }
+
+  /** Makes the next getStream break off with a ServerError after yielding `afterBytes` bytes. */
+  breakNextStream(afterBytes: number): void {
+    this.#streamBreaks.push(afterBytes);
   }
 
   get closed(): boolean {
@@ -250,6 +263,31 @@ export class MemoryStore implements ObjectStore {
       throw new StoreError('InvalidRange', `range starts at ${range.startByte} of ${key}, which has ${size} bytes`, { httpStatus: 416 });
     }
     return Buffer.from(object.body.subarray(range.startByte, Math.min(range.endByteExclusive, size)));
+  }
+
+  /** Like getRange, in chunks of streamChunkBytes, each after a turn of the event loop; the version is the one at the call. */
+  async *getStream(key: string, range: ByteRange, ifMatch?: string): AsyncGenerator<Uint8Array, void, undefined> {
+    await this.#enter('getStream');
+    if (range.startByte === range.endByteExclusive && Number.isSafeInteger(range.startByte) && range.startByte >= 0) return;
+    checkRange(range);
+    const object = this.#existing(key);
+    checkIfMatch(object, ifMatch);
+    const size = object.body.length;
+    if (range.startByte >= size) {
+      if (size === 0 && range.startByte === 0) return;
+      throw new StoreError('InvalidRange', `range starts at ${range.startByte} of ${key}, which has ${size} bytes`, { httpStatus: 416 });
+    }
+    const breakAfter = this.#streamBreaks.shift();
+    const end = Math.min(range.endByteExclusive, size);
+    for (let at = range.startByte; at < end; at += this.#streamChunkBytes) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const chunkEnd = Math.min(at + this.#streamChunkBytes, end);
+      if (breakAfter !== undefined && chunkEnd - range.startByte > breakAfter) {
+        if (breakAfter > at - range.startByte) yield Buffer.from(object.body.subarray(at, range.startByte + breakAfter));
+        throw new StoreError('ServerError', `injected break of the stream of ${key} after ${breakAfter} bytes`);
+      }
+      yield Buffer.from(object.body.subarray(at, chunkEnd));
+    }
   }
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {

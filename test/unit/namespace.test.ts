@@ -183,3 +183,11 @@ describe('InodeTable', () => {
     expect(inodes.ino('/z/b/c' as FsPath)).not.toBe(file);
   });
 });
+
+describe('dates from listings', () => {
+  it('are cut to whole seconds, as HEAD gives them, so an mtime never moves when a HEAD follows', async () => {
+    const { fromListing } = await import('../../src/fs/nodes.js');
+    const node = fromListing({ key: 'k', sizeBytes: 1, etag: '"e"', lastModified: new Date('2026-01-02T03:04:05.678Z') });
+    expect(node.lastModified.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+});

@@ -22,6 +22,8 @@ export interface BindingOptions {
   readonly boundedOpTimeoutMs: number;
   /** Kernel caching of attributes and names, seconds. */
   readonly attrTimeoutSec: number;
+  /** Keep a file's page cache across opens while its size and mtime are unchanged (auto_cache). */
+  readonly keepPageCache: boolean;
 }
 
 const TYPE_BITS: Record<EntryKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 };
@@ -171,6 +173,11 @@ export function fuseOptions(options: BindingOptions): FuseOptions {
     bigWrites: true,
     attrTimeout: options.attrTimeoutSec,
     entryTimeout: options.attrTimeoutSec,
+    // libfuse checks size and mtime at each open (via getattr, at most attrTimeout old) and keeps
+    // the kernel's pages when both are unchanged, so a re-read costs no request. max_read is left
+    // alone: with libfuse 2 the kernel caps a read request at 32 pages (128 KiB) and max_read can
+    // only lower that (measured: max_read=1M still gives 128 KiB reads).
+    autoCache: options.keepPageCache,
     timeout,
   };
 }
