@@ -10,9 +10,14 @@ import type { ByteRange, MultipartUpload, ObjectStore, PartRef, PutResult, Write
 import { isStoreError } from '../s3/store-error.js';
 import type { PartLayout, PartSpan } from './part-layout.js';
 
+/** Bytes a part's body holds in memory at once while it streams (the rest stays on disk). */
+export const STREAM_CHUNK_BYTES = 1024 * 1024;
+/** Memory one streaming body may hold: a chunk being sent and the next one being read. */
+export const STREAM_WINDOW_BYTES = 2 * STREAM_CHUNK_BYTES;
+
 export interface PartSource {
-  /** The bytes of [start, end) as they are now. */
-  read(start: number, end: number): Promise<Buffer>;
+  /** The bytes of [start, end) as they are now, in chunks of at most STREAM_CHUNK_BYTES. */
+  chunks(start: number, end: number): AsyncIterable<Buffer>;
   /** When set, a part whose range is unchanged from this object is copied server-side. */
   readonly copySource: { readonly key: string; readonly etag: string } | undefined;
   /** True when [start, end) holds no local change, so it equals copySource's bytes. */
@@ -161,10 +166,12 @@ export class MultipartSession {
         this.#copyWorks = false;
       }
     }
-    const lease = await this.#budget.acquire(span.endByteExclusive - span.startByte);
+    // The part streams from where its bytes are (spool file, cached blocks): a 5 GiB part needs
+    // the memory of two chunks, not of the part.
+    const sizeBytes = span.endByteExclusive - span.startByte;
+    const lease = await this.#budget.acquire(Math.min(sizeBytes, STREAM_WINDOW_BYTES));
     try {
-      const body = await source.read(span.startByte, span.endByteExclusive);
-      return await upload.uploadPart(span.partNumber, body);
+      return await upload.uploadPart(span.partNumber, { sizeBytes, chunks: () => source.chunks(span.startByte, span.endByteExclusive) });
     } finally {
       lease.release();
     }

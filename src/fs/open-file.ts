@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 import { Extents } from './extents.js';
 import { type PosixAttrs, MAX_METADATA_BYTES, metadataSizeBytes, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
-import { MultipartSession, type PartSource } from './multipart-session.js';
+import { MultipartSession, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, type PartSource } from './multipart-session.js';
 import { type FsPath, fileKey } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
@@ -486,10 +486,15 @@ export class OpenFile {
     return buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
   }
 
+  /** [start, end) in chunks, each read when the uploader asks for it. */
+  async *#chunks(start: number, end: number): AsyncGenerator<Buffer> {
+    for (let at = start; at < end; at += STREAM_CHUNK_BYTES) yield await this.#readRange(at, Math.min(end, at + STREAM_CHUNK_BYTES));
+  }
+
   #partSource(): PartSource {
     const base = this.#base;
     return {
-      read: (start, end) => this.#readRange(start, end),
+      chunks: (start, end) => this.#chunks(start, end),
       copySource: base ? { key: base.key, etag: base.etag } : undefined,
       unchanged: (start, end) => end <= this.#baseLimit && !this.#local.overlaps(start, end),
     };
@@ -544,9 +549,10 @@ export class OpenFile {
         result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: this.#base.etag, sourceSizeBytes: this.#base.sizeBytes });
       } else if (size < this.#ctx.layout.firstPartBytes) {
         await this.#dropSession();
-        const lease = await this.#ctx.budget.acquire(Math.max(size, 1));
+        const lease = await this.#ctx.budget.acquire(Math.max(Math.min(size, STREAM_WINDOW_BYTES), 1));
         try {
-          result = await this.#ctx.store.put(key, await this.#readRange(0, size), options);
+          const body = size <= STREAM_CHUNK_BYTES ? await this.#readRange(0, size) : { sizeBytes: size, chunks: () => this.#chunks(0, size) };
+          result = await this.#ctx.store.put(key, body, options);
         } finally {
           lease.release();
         }

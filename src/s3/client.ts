@@ -21,6 +21,11 @@ export interface S3Clients {
   readonly main: S3Client;
   /** PutObject and UploadPart: a longer silence allowance while a body drains. */
   readonly upload: S3Client;
+  /**
+   * The same for streamed bodies, with one attempt per send: the SDK cannot rewind a stream, so
+   * sendStreamed() retries with a fresh one.
+   */
+  readonly uploadOnce: S3Client;
   destroy(): void;
 }
 
@@ -85,12 +90,13 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
   const retryStrategy = new BackoffRetryStrategy(config);
+  const singleAttempt = new BackoffRetryStrategy({ ...config, maxAttempts: 1 });
   // Asked on every request, so a checksum capability learned or overridden later takes effect.
   const checksums = async (): Promise<'WHEN_SUPPORTED' | 'WHEN_REQUIRED'> =>
     capabilities.current.flexibleChecksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED';
   // The SDK asks a region provider on every request.
   let chainRegion: Promise<string> | undefined;
-  const make = (socketTimeoutMs: number): S3Client => {
+  const make = (socketTimeoutMs: number, attempts: 'retry' | 'once' = 'retry'): S3Client => {
     const options: S3ClientConfig = {
       // A custom endpoint accepts any region name; AWS itself needs the bucket's real one.
       region: config.region ?? (config.endpoint !== undefined ? 'us-east-1' : () => (chainRegion ??= regionFromChain(config.profile))),
@@ -99,8 +105,8 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
       forcePathStyle: capabilities.current.pathStyle,
       requestChecksumCalculation: checksums,
       responseChecksumValidation: checksums,
-      maxAttempts: config.maxAttempts,
-      retryStrategy,
+      maxAttempts: attempts === 'once' ? 1 : config.maxAttempts,
+      retryStrategy: attempts === 'once' ? singleAttempt : retryStrategy,
       // Failures reach the caller as StoreErrors; the SDK's own console warnings would only add noise.
       logger: SILENT,
       requestHandler: {
@@ -129,13 +135,17 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
   );
   // A body handed to the kernel drains without Node seeing any activity: on a thin link the
   // socket looks silent for as long as its buffers take to empty, so uploads tolerate that.
-  const upload = make(config.requestTimeoutMs + Math.ceil((SEND_BUFFER_ALLOWANCE_BYTES / UPLOAD_FLOOR_BYTES_PER_SECOND) * 1000));
+  const uploadSocketTimeoutMs = config.requestTimeoutMs + Math.ceil((SEND_BUFFER_ALLOWANCE_BYTES / UPLOAD_FLOOR_BYTES_PER_SECOND) * 1000);
+  const upload = make(uploadSocketTimeoutMs);
+  const uploadOnce = make(uploadSocketTimeoutMs, 'once');
   return {
     main,
     upload,
+    uploadOnce,
     destroy() {
       main.destroy();
       upload.destroy();
+      uploadOnce.destroy();
       httpAgent.destroy();
       httpsAgent.destroy();
     },

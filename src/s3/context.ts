@@ -8,6 +8,7 @@ import type { S3Config } from '../config.js';
 import { CapabilityTracker, type ServerCapabilities } from './capabilities.js';
 import { createS3Clients, type S3Clients } from './client.js';
 import { toStoreError } from './errors.js';
+import type { RetryPolicy } from './retry.js';
 import { StoreError } from './store-error.js';
 
 /** One finished S3 request, published on S3_REQUEST_CHANNEL for counters and tracing. */
@@ -41,6 +42,8 @@ export class S3Context {
   readonly prefix: string;
   readonly clients: S3Clients;
   readonly capabilities: CapabilityTracker;
+  /** Attempts and backoff, for requests the SDK cannot retry itself (streamed bodies). */
+  readonly retry: RetryPolicy;
   readonly #requestTimeoutMs: number;
   readonly #logger: ((line: string) => void) | undefined;
 
@@ -49,9 +52,11 @@ export class S3Context {
     prefix: string;
     clients: S3Clients;
     capabilities: CapabilityTracker;
+    retry: RetryPolicy;
     requestTimeoutMs: number;
     logger: ((line: string) => void) | undefined;
   }) {
+    this.retry = options.retry;
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.clients = options.clients;
@@ -71,6 +76,7 @@ export class S3Context {
       prefix: config.prefix,
       clients: createS3Clients(config, capabilities),
       capabilities,
+      retry: { maxAttempts: config.maxAttempts, retryBaseDelayMs: config.retryBaseDelayMs, retryMaxDelayMs: config.retryMaxDelayMs },
       requestTimeoutMs: config.requestTimeoutMs,
       logger: options.logger,
     });

@@ -47,6 +47,22 @@ export interface VersionPin {
   readonly sizeBytes?: number;
 }
 
+/**
+ * The bytes of a PUT or a part produced chunk by chunk, so a 5 GiB part never sits in memory.
+ * `chunks()` starts over from the first byte each time it is called (a retry sends the body again).
+ */
+export interface StreamedBody {
+  readonly sizeBytes: number;
+  chunks(): AsyncIterable<Uint8Array>;
+}
+
+/** What a PUT or a part carries: bytes in memory, or a body streamed from where they are kept. */
+export type Body = Uint8Array | StreamedBody;
+
+export function bodySizeBytes(body: Body): number {
+  return body instanceof Uint8Array ? body.byteLength : body.sizeBytes;
+}
+
 export interface WriteOptions {
   readonly metadata: UserMetadata;
   readonly contentType: string | undefined;
@@ -74,7 +90,7 @@ export interface PartRef {
 export interface MultipartUpload {
   readonly key: string;
   readonly uploadId: string;
-  uploadPart(partNumber: number, body: Uint8Array): Promise<PartRef>;
+  uploadPart(partNumber: number, body: Body): Promise<PartRef>;
   uploadPartCopy(partNumber: number, sourceKey: string, range: ByteRange, ifMatch?: string): Promise<PartRef>;
   complete(parts: readonly PartRef[]): Promise<PutResult>;
   abort(): Promise<void>;
@@ -114,7 +130,7 @@ export interface ObjectStore {
    * transfer. Optional: callers fall back to getRange.
    */
   getStream?(key: string, range: ByteRange, ifMatch?: string): AsyncIterable<Uint8Array>;
-  put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult>;
+  put(key: string, body: Body, options: WriteOptions): Promise<PutResult>;
   copy(sourceKey: string, destinationKey: string, options: CopyOptions): Promise<PutResult>;
   /** Succeeds when the key does not exist. */
   delete(key: string): Promise<void>;

@@ -3,6 +3,7 @@
 // copies over 5 GiB in multipart-copy.ts, and server dialects in capabilities.ts. Every SDK call goes
 // through S3Context.request, which converts errors with toStoreError, so no SDK error shape leaves.
 
+import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -21,6 +22,8 @@ import { multipartCopy } from './multipart-copy.js';
 import { streamRange } from './get-stream.js';
 import {
   S3_LIMITS,
+  type Body,
+  bodySizeBytes,
   type ByteRange,
   type CopyOptions,
   type DeleteManyResult,
@@ -33,6 +36,7 @@ import {
   type VersionPin,
   type WriteOptions,
 } from './object-store.js';
+import { sendStreamed } from './streamed-send.js';
 import { backoffDelayMs, type RetryPolicy } from './retry.js';
 import { StoreError, isStoreError } from './store-error.js';
 import { abortUploadById, COPY_FLOOR_BYTES_PER_SECOND, S3Upload, type UploadStore } from './upload.js';
@@ -237,21 +241,16 @@ export class S3ObjectStore implements ObjectStore {
     return streamRange({ client: ctx.clients.main, bucket: ctx.bucket, fullKey: ctx.full(key), where: ctx.where(key), request }, range, ifMatch);
   }
 
-  async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {
+  async put(key: string, body: Body, options: WriteOptions): Promise<PutResult> {
     const ctx = this.#ctx;
-    const out = await ctx.request('PUT', key, () =>
-      ctx.clients.upload.send(
-        new PutObjectCommand({
-          Bucket: ctx.bucket,
-          Key: ctx.full(key),
-          Body: body,
-          ContentLength: body.byteLength,
-          Metadata: { ...options.metadata },
-          ContentType: options.contentType,
-        }),
-        ctx.timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
-      ),
-    );
+    const sizeBytes = bodySizeBytes(body);
+    const command = (payload: Uint8Array | Readable) =>
+      new PutObjectCommand({ Bucket: ctx.bucket, Key: ctx.full(key), Body: payload, ContentLength: sizeBytes, Metadata: { ...options.metadata }, ContentType: options.contentType });
+    const timeout = ctx.timeoutFor(sizeBytes, UPLOAD_FLOOR_BYTES_PER_SECOND);
+    const out =
+      body instanceof Uint8Array
+        ? await ctx.request('PUT', key, () => ctx.clients.upload.send(command(body), timeout))
+        : await sendStreamed(ctx, body, (stream) => ctx.request('PUT', key, () => ctx.clients.uploadOnce.send(command(stream), timeout)));
     return { etag: quoteEtag(out.ETag) || (await this.#etagAfterWrite(key)) };
   }
 

@@ -13,7 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
 import type { S3Context } from './context.js';
-import type { ByteRange, MultipartUpload, ObjectInfo, PartRef, PutResult, VersionPin, WriteOptions } from './object-store.js';
+import type { Readable } from 'node:stream';
+import { type Body, bodySizeBytes, type ByteRange, type MultipartUpload, type ObjectInfo, type PartRef, type PutResult, type VersionPin, type WriteOptions } from './object-store.js';
+import { sendStreamed } from './streamed-send.js';
 import { StoreError, isStoreError } from './store-error.js';
 import type { UploadJournal } from './upload-journal.js';
 import { copySource, quoteEtag, rangeHeader, sameEtag } from './wire.js';
@@ -68,21 +70,16 @@ export class S3Upload implements MultipartUpload {
     return new S3Upload(ctx, store, journal !== undefined && id !== undefined ? { journal, id } : undefined, key, uploadId);
   }
 
-  async uploadPart(partNumber: number, body: Uint8Array): Promise<PartRef> {
+  async uploadPart(partNumber: number, body: Body): Promise<PartRef> {
     const ctx = this.#ctx;
-    const res = await ctx.request('UPLOAD-PART', this.key, () =>
-      ctx.clients.upload.send(
-        new UploadPartCommand({
-          Bucket: ctx.bucket,
-          Key: ctx.full(this.key),
-          UploadId: this.uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.byteLength,
-        }),
-        ctx.timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
-      ),
-    );
+    const sizeBytes = bodySizeBytes(body);
+    const command = (payload: Uint8Array | Readable) =>
+      new UploadPartCommand({ Bucket: ctx.bucket, Key: ctx.full(this.key), UploadId: this.uploadId, PartNumber: partNumber, Body: payload, ContentLength: sizeBytes });
+    const timeout = ctx.timeoutFor(sizeBytes, UPLOAD_FLOOR_BYTES_PER_SECOND);
+    const res =
+      body instanceof Uint8Array
+        ? await ctx.request('UPLOAD-PART', this.key, () => ctx.clients.upload.send(command(body), timeout))
+        : await sendStreamed(ctx, body, (stream) => ctx.request('UPLOAD-PART', this.key, () => ctx.clients.uploadOnce.send(command(stream), timeout)));
     if (!res.ETag) throw this.#missingEtag('UPLOAD-PART', partNumber);
     return { partNumber, etag: quoteEtag(res.ETag) };
   }

@@ -118,6 +118,35 @@ describe('connection failures in front of the real server', () => {
     }
   });
 
+  it('a streamed PUT and part whose connection is reset are sent again from their first byte', async () => {
+    const body = randomBytes(3 * 1024 * 1024 + 17);
+    const streamed = () => ({
+      sizeBytes: body.length,
+      async *chunks() {
+        for (let at = 0; at < body.length; at += 256 * 1024) yield body.subarray(at, Math.min(body.length, at + 256 * 1024));
+      },
+    });
+    const direct = new S3ObjectStore(storeConfig(bucket));
+    const s = new S3ObjectStore(storeConfig(bucket, { endpoint: proxy.endpoint, ...quick }));
+    try {
+      const before = proxy.connections;
+      proxy.plan([{ kind: 'reset' }]);
+      await s.put('stream/put', streamed(), plain);
+      expect(proxy.connections - before).toBeGreaterThanOrEqual(2);
+      const fetched = await direct.getRange('stream/put', { startByte: 0, endByteExclusive: body.length });
+      expect(fetched.equals(body)).toBe(true);
+
+      const upload = await s.createUpload('stream/part', plain);
+      proxy.plan([{ kind: 'reset' }]);
+      const part = await upload.uploadPart(1, streamed());
+      await upload.complete([part]);
+      expect((await direct.getRange('stream/part', { startByte: 0, endByteExclusive: body.length })).equals(body)).toBe(true);
+    } finally {
+      direct.close();
+      s.close();
+    }
+  });
+
   it('a GET body cut off half-way is fetched again, whole', async () => {
     const body = randomBytes(512 * 1024);
     const direct = new S3ObjectStore(storeConfig(bucket));

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   S3_LIMITS,
+  type Body,
   type ByteRange,
   type CopyOptions,
   type DeleteManyResult,
@@ -290,12 +291,12 @@ export class MemoryStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {
+  async put(key: string, body: Body, options: WriteOptions): Promise<PutResult> {
     await this.#enter('put');
     const fullKey = this.#checkedKey(key);
     const metadata = checkedMetadata(options.metadata);
-    if (body.length > this.limits.maxPartSizeBytes) throw tooLarge(`a single PUT of ${body.length} bytes`);
-    const copy = Buffer.from(body);
+    const copy = await bodyBytes(body);
+    if (copy.length > this.limits.maxPartSizeBytes) throw tooLarge(`a single PUT of ${copy.length} bytes`);
     const etag = quote(md5(copy).toString('hex'));
     this.#store(fullKey, { body: copy, etag, lastModified: this.#date(), contentType: options.contentType ?? DEFAULT_CONTENT_TYPE, metadata });
     return { etag };
@@ -358,8 +359,9 @@ export class MemoryStore implements ObjectStore {
       uploadPart: async (partNumber, body) => {
         await this.#enter('uploadPart');
         const parts = this.#openUpload(uploadId, partNumber);
-        if (body.length > this.limits.maxPartSizeBytes) throw tooLarge(`part ${partNumber} of ${body.length} bytes`);
-        return this.#storePart(parts, partNumber, Buffer.from(body));
+        const bytes = await bodyBytes(body);
+        if (bytes.length > this.limits.maxPartSizeBytes) throw tooLarge(`part ${partNumber} of ${bytes.length} bytes`);
+        return this.#storePart(parts, partNumber, bytes);
       },
       uploadPartCopy: async (partNumber, sourceKey, range, ifMatch) => {
         await this.#enter('uploadPartCopy');
@@ -586,4 +588,14 @@ function tooLarge(what: string): StoreError {
 
 function noSuchUpload(uploadId: string): StoreError {
   return new StoreError('NotFound', `NoSuchUpload: ${uploadId}`, { httpStatus: 404 });
+}
+
+/** The bytes of a body; a streamed one must yield exactly the size it declares, as S3 insists. */
+async function bodyBytes(body: Body): Promise<Buffer> {
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body.chunks()) chunks.push(Buffer.from(chunk));
+  const bytes = Buffer.concat(chunks);
+  if (bytes.length !== body.sizeBytes) throw new StoreError('InvalidArgument', `a body declared ${body.sizeBytes} bytes and sent ${bytes.length}`);
+  return bytes;
 }
