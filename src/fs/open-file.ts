@@ -23,7 +23,8 @@ import { type FsPath, fileKey } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import type { PartLayout } from './part-layout.js';
-import { SPOOL_RECORD_VERSION, type Spool, type SpoolFile, type SpoolRecord, type SpoolState } from './spool.js';
+import type { SpoolFile } from './spool-file.js';
+import { SPOOL_RECORD_VERSION, type Spool, type SpoolRecord, type SpoolState } from './spool.js';
 
 export interface OpenFileContext {
   readonly store: ObjectStore;

@@ -10,12 +10,12 @@
 // write-back the last release makes the file durable in the spool (persist) and queues its upload.
 
 import type { Logger } from '../log.js';
-import { isStoreError, type StoreErrorCode } from '../s3/store-error.js';
 import { HandleTable } from './handles.js';
 import { type FsPath, isSameOrBelow, parentOf } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import type { ObjectReader } from './object-reader.js';
 import type { OpenFile, UploadProgress } from './open-file.js';
+import { isTransientFailure, UploadRetries } from './upload-retries.js';
 
 /**
  * A handle that reads one object version. It follows this mount's own changes to its file: it
@@ -76,31 +76,15 @@ export interface OpenFilesActivity {
 /** Files uploaded at once by syncAll() (unmount, `bucketfs sync`). */
 const SYNC_ALL_CONCURRENCY = 16;
 
-/** Failures that may pass by themselves: the upload is retried. Others keep the data in the spool only. */
-const TRANSIENT: ReadonlySet<StoreErrorCode> = new Set(['Unreachable', 'Timeout', 'Throttled', 'ServerError', 'Unknown']);
-
-export function isTransientFailure(error: unknown): boolean {
-  for (let e: unknown = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
-    if (isStoreError(e)) return TRANSIENT.has(e.code);
-  }
-  return false;
-}
-
-interface Retry {
-  timer: NodeJS.Timeout | undefined;
-  delayMs: number;
-}
 
 export class OpenFiles {
   readonly #sync: (file: OpenFile) => Promise<void>;
   readonly #log: Logger;
-  readonly #retryDelayMs: number;
-  readonly #maxRetryDelayMs: number;
   readonly #byPath = new Map<FsPath, OpenFile>();
   /** Paths whose OpenFile is being made: a second acquirer waits instead of making another. */
   readonly #making = new Map<FsPath, Promise<unknown>>();
   readonly #users = new Map<OpenFile, number>();
-  readonly #retries = new Map<OpenFile, Retry>();
+  readonly #retries: UploadRetries<OpenFile>;
   readonly #writeBack: boolean;
   readonly #backgroundUploads: number;
   /** Files waiting for a queue slot, in order, and those the queue is uploading. */
@@ -116,8 +100,7 @@ export class OpenFiles {
   constructor(options: OpenFilesOptions) {
     this.#sync = options.sync;
     this.#log = options.log;
-    this.#retryDelayMs = options.retryDelayMs ?? 1_000;
-    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    this.#retries = new UploadRetries<OpenFile>(options.retryDelayMs ?? 1_000, options.maxRetryDelayMs ?? 60_000);
     this.#writeBack = options.writeBack ?? false;
     this.#backgroundUploads = options.backgroundUploads ?? 4;
   }
@@ -294,7 +277,7 @@ export class OpenFiles {
 
   /** Stops retry timers and the queue (unmount). */
   stop(): void {
-    for (const file of [...this.#retries.keys()]) this.#cancelRetry(file);
+    this.#retries.cancelAll();
     this.#queued.clear();
   }
 
@@ -416,25 +399,16 @@ export class OpenFiles {
   }
 
   #scheduleRetry(file: OpenFile): void {
-    const previous = this.#retries.get(file);
-    const delayMs = previous ? Math.min(previous.delayMs * 2, this.#maxRetryDelayMs) : this.#retryDelayMs;
-    const retry: Retry = { timer: undefined, delayMs };
-    retry.timer = setTimeout(() => {
-      retry.timer = undefined;
-      if (this.#retries.get(file) !== retry || this.usersOf(file) > 0) return;
+    const delayMs = this.#retries.schedule(file, () => {
+      if (this.usersOf(file) > 0) return;
       this.#log.info(`retrying the upload of ${file.path}`);
       // The entry stays (its delay doubles on the next failure) until a user or a success ends it.
       this.#enqueue(file);
-    }, delayMs);
-    retry.timer.unref();
-    this.#retries.set(file, retry);
+    });
     this.#log.warn(`the upload of ${file.path} failed; its bytes stay on this mount and the upload is retried in ${Math.round(delayMs / 1000)} s`);
   }
 
   #cancelRetry(file: OpenFile): void {
-    const retry = this.#retries.get(file);
-    if (!retry) return;
-    if (retry.timer) clearTimeout(retry.timer);
-    this.#retries.delete(file);
+    this.#retries.cancel(file);
   }
 }
