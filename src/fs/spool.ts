@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
-import { isMissing, SpoolFile, syncDir } from './spool-file.js';
+import { isMissing, SpoolFile } from './spool-file.js';
 
 import { currentOwner, holdHere, instanceName, ownerAlive, releaseHere } from './spool-owner.js';
 
