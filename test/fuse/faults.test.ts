@@ -6,35 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { putObject, pseudoRandomBytes, sha256 } from '../support/fixtures.js';
 import { isAlive, mountBucket, runTool, unmountAll, type MountSession } from '../support/mount-session.js';
+import { readAt } from '../support/timed-io.js';
 import { makeClient } from '../support/s3-server.js';
 import { newBucket, s3Server } from '../support/s3-env.js';
 
 const MiB = 1024 * 1024;
 const data = pseudoRandomBytes('faults', 8 * MiB);
-
-/** Reads `length` bytes at `offset` with python3 and reports the errno (0 on success). */
-function readAt(file: string, offset: number, length: number) {
-  const script = `
-import os, sys, hashlib, time
-t = time.time()
-try:
-    fd = os.open(sys.argv[1], os.O_RDONLY)
-    os.lseek(fd, int(sys.argv[2]), 0)
-    got = b''
-    while len(got) < int(sys.argv[3]):
-        b = os.read(fd, int(sys.argv[3]) - len(got))
-        if not b: break
-        got += b
-    os.close(fd)
-    print(0, hashlib.sha256(got).hexdigest(), round(time.time() - t, 2))
-except OSError as e:
-    print(e.errno, '-', round(time.time() - t, 2))
-`;
-  return runTool('python3', ['-c', script, file, String(offset), String(length)], { timeoutMs: 120_000 }).then((r) => {
-    const [errno, digest, seconds] = r.stdout.trim().split(' ');
-    return { errno: Number(errno), digest, seconds: Number(seconds) };
-  });
-}
 
 describe('run-time network faults', () => {
   let proxy: FaultProxy;

@@ -38,9 +38,14 @@ export function answering(answer: (head: string) => string): (socket: net.Socket
   };
 }
 
+/** The XML body of an S3 error: <Code>, `extra` elements, <RequestId>. */
+export function s3ErrorXml(code: string, extra = '', requestId = 'R9'): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
+}
+
 /** An S3 error answer: status line, request id header, XML body with <Code> and `extra` elements. */
 export function s3ErrorAnswer(status: number, code: string, extra = '', requestId = 'R9'): string {
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
+  const body = s3ErrorXml(code, extra, requestId);
   return `HTTP/1.1 ${status} X\r\nx-amz-request-id: ${requestId}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 }
 

@@ -1,7 +1,8 @@
 // A TCP proxy on 127.0.0.1 in front of the real S3 server, to make the network fail on demand
 // without mocking S3: `pass` forwards bytes, `refuse` resets every connection (a server that went
 // away), `blackhole` accepts and holds connections but never answers (a hung server or a dead link),
-// `throttle` forwards uploads at a fixed slow rate (a thin but working link).
+// `throttle` forwards uploads at a fixed slow rate (a thin but working link). While passing, the
+// server's resets and closes reach the client, so the proxy can front answer faults (http-fault-proxy.ts).
 
 import net from 'node:net';
 
@@ -29,7 +30,14 @@ export async function startFaultProxy(target: string, throttleBytesPerSecond = 5
     const upstream = net.connect(targetPort, url.hostname);
     open.add(upstream);
     upstream.on('close', () => open.delete(upstream));
-    upstream.on('error', () => client.destroy());
+    // What the server does to a connection reaches the client, unless the link is frozen: a reset
+    // as a reset, a close (a body cut short, an idle keep-alive connection) as a close.
+    upstream.on('error', () => {
+      if (mode !== 'blackhole') client.resetAndDestroy();
+    });
+    upstream.on('end', () => {
+      if (mode !== 'blackhole') client.end();
+    });
     client.on('close', () => upstream.destroy());
     // Forward only while passing: a mode change freezes or kills connections already open.
     client.on('data', (chunk: Buffer) => {
