@@ -55,6 +55,18 @@ export async function listKeys(client: S3Client, bucket: string, prefix = ''): P
   return keys;
 }
 
+/** Every object below `prefix` with its ETag (recursive, all pages), in the server's order. */
+export async function listEtags(client: S3Client, bucket: string, prefix = ''): Promise<Map<string, string>> {
+  const etags = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) etags.set(o.Key as string, o.ETag ?? '');
+    token = page.NextContinuationToken;
+  } while (token);
+  return etags;
+}
+
 /** The s3fs headers bucketfs promises (docs/SEMANTICS.md), as decimal strings. */
 export interface S3fsAttrs {
   /** Full st_mode, type bits included. */
