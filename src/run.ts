@@ -112,6 +112,9 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
     write: config.write,
     journalDir: path.join(stateDir, 'renames'),
     logger: log,
+    allowOther: config.allowOther,
+    // S3 keys are at most 1,024 bytes, the mount's prefix included.
+    maxKeyBytes: 1024 - Buffer.byteLength(config.s3.prefix),
   });
   if (!config.posix.readOnly) await filesystem.recover();
 
@@ -122,6 +125,7 @@ export async function startMount(config: MountConfig, log: Logger): Promise<Runn
       mountpoint,
       fsName: `bucketfs:${config.s3.bucket}`,
       allowOther: config.allowOther,
+      atime: config.posix.atime,
       debugFuse: false,
       boundedOpTimeoutMs,
       attrTimeoutSec: 1,

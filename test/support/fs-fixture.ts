@@ -172,7 +172,7 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     metadataReadAhead: 8,
     ...options.cache,
   };
-  const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, capacityBytes: 2 ** 50, ...options.posix };
+  const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, atime: false, capacityBytes: 2 ** 50, ...options.posix };
   const write: WriteConfig = {
     partSizeBytes: PART_BYTES,
     uploadConcurrency: 2,
