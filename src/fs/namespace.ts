@@ -339,7 +339,11 @@ export class Namespace {
     if (!this.#needsHead(node)) return node;
     if (node.kind === 'dir') {
       const marker = await this.#store.head(dirPrefix(path));
-      return { kind: 'dir', marker: marker ? fromInfo(marker) : undefined, markerKnown: true };
+      if (marker) return { kind: 'dir', marker: fromInfo(marker), markerKnown: true };
+      // Listed as both an object and a prefix: the object may be an old s3fs directory object.
+      const object = this.#shadowed.get(path) === undefined ? undefined : await this.#store.head(fileKey(path));
+      if (object && isDirectoryObject(object.contentType, object.metadata)) return legacyDir(object);
+      return { kind: 'dir', marker: undefined, markerKnown: true };
     }
     const info = await this.#store.head(node.object.key);
     if (info && isDirectoryObject(info.contentType, info.metadata)) return legacyDir(info);
@@ -428,8 +432,15 @@ export class Namespace {
           node = known?.kind === 'dir' ? known : this.#implicitDir();
         } else {
           const listed = files.get(name) as Node & { kind: 'file' };
-          // Keep metadata from an earlier HEAD while the object is unchanged.
-          node = known?.kind === 'file' && known.object.etag === listed.object.etag ? known : listed;
+          const { key, etag } = listed.object;
+          // Keep metadata from an earlier HEAD while the object is unchanged, also one that showed
+          // the object to be a directory.
+          if (known?.kind === 'dir' && known.marker?.key === key && known.marker.etag === etag) {
+            node = known;
+            listing.names.set(name, 'dir');
+          } else {
+            node = known?.kind === 'file' && known.object.etag === etag ? known : listed;
+          }
         }
         this.#cache(child, node, fetch.tick);
         fresh.set(name, node);

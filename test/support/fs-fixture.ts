@@ -52,6 +52,10 @@ export interface FsFixtureOptions {
   readonly write?: Partial<WriteConfig>;
   /** First retry of a failed upload, ms (the filesystem's default is a second). */
   readonly uploadRetryDelayMs?: number;
+  /** Several users (--allow-other): callers own what they make and POSIX ownership rules apply. */
+  readonly allowOther?: boolean;
+  /** Longest key, bytes (the filesystem's default is S3's 1,024). */
+  readonly maxKeyBytes?: number;
 }
 
 export class FsFixture {
@@ -195,6 +199,8 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     journalDir,
     now: clock.now,
     uploadRetryDelayMs: options.uploadRetryDelayMs,
+    allowOther: options.allowOther,
+    maxKeyBytes: options.maxKeyBytes,
   });
   return new FsFixture(fs, store, spool, clock, journalDir);
 }
