@@ -190,7 +190,14 @@ export class Attributes {
         xattrs.set(name, serializeAcl(acl));
         return;
       }
-      state.attrs = { ...state.attrs, mode: (state.attrs.mode & ~0o777) | aclModeBits(acl) };
+      const mode = (state.attrs.mode & ~0o777) | aclModeBits(acl);
+      if (isBaseAcl(acl) && !xattrs.has(name)) {
+        // Only a mode, on a file with no ACL: the kernel cannot learn a mode changed by an xattr
+        // (it keeps its cached one), so ask for the chmod that tools (cp -a, setfacl) fall back to.
+        if (mode === state.attrs.mode) return false;
+        throw new FsError('EOPNOTSUPP', `${path}: an ACL of base entries only is a mode: set it with chmod`);
+      }
+      state.attrs = { ...state.attrs, mode };
       if (isBaseAcl(acl)) xattrs.delete(name);
       else xattrs.set(name, serializeAcl(acl));
     });
