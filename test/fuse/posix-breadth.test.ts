@@ -207,19 +207,22 @@ describe('directories, names and refusals', () => {
 });
 
 describe('interop with s3fs-fuse', () => {
-  it('objects with the headers s3fs writes read back identically: modes, owners, nanosecond times, devices, xattrs, symlinks, directories', async () => {
+  it('objects with the headers s3fs writes read back identically: modes, owners, nanosecond times, special files, xattrs, symlinks, directories', async () => {
     const put = (Key: string, Metadata: Record<string, string>, body = '', ContentType?: string) =>
       client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from(body), Metadata, ContentType }));
     const times = { atime: '1600000001', mtime: '1600000000.123456789', ctime: '1600000002' };
     await put('s3fs/file', { mode: String(S_IFREG | 0o640), uid: '1001', gid: '1002', ...times, xattr: '%7B%22user.a%22%3A%22YmFy%22%7D' }, 'data');
     await put('s3fs/link', { mode: String(S_IFLNK | 0o777), uid: '1001', gid: '1002', ...times }, 'file');
     await put('s3fs/fifo', { mode: String(S_IFIFO | 0o600), uid: '0', gid: '0', ...times });
+    // s3fs stores no device number: its devices read as 0:0.
+    await put('s3fs/chr', { mode: String(S_IFCHR | 0o600), uid: '0', gid: '0', ...times });
     await put('s3fs/dir/', { mode: String(S_IFDIR | 0o710), uid: '1001', gid: '1002', ...times }, '', 'application/x-directory');
-    expect(await statLine('%n|%F|%a|%u|%g|%X|%Y|%Z|%y|%s', ...['file', 'link', 'fifo', 'dir'].map((n) => at(`s3fs/${n}`)))).toBe(
+    expect(await statLine('%n|%F|%a|%u|%g|%X|%Y|%Z|%y|%s', ...['file', 'link', 'fifo', 'chr', 'dir'].map((n) => at(`s3fs/${n}`)))).toBe(
       [
         `${at('s3fs/file')}|regular file|640|1001|1002|1600000001|1600000000|1600000002|2020-09-13 12:26:40.123456789 +0000|4`,
         `${at('s3fs/link')}|symbolic link|777|1001|1002|1600000001|1600000000|1600000002|2020-09-13 12:26:40.123456789 +0000|4`,
         `${at('s3fs/fifo')}|fifo|600|0|0|1600000001|1600000000|1600000002|2020-09-13 12:26:40.123456789 +0000|0`,
+        `${at('s3fs/chr')}|character special file|600|0|0|1600000001|1600000000|1600000002|2020-09-13 12:26:40.123456789 +0000|0`,
         `${at('s3fs/dir')}|directory|710|1001|1002|1600000001|1600000000|1600000002|2020-09-13 12:26:40.123456789 +0000|4096`,
       ].join('\n'),
     );
