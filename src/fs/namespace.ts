@@ -448,6 +448,14 @@ export class Namespace {
       // Names this mount created, deleted or renamed while the pages came in: the listing's view of
       // them is stale, so lookups of those ask again.
       if (!this.#changes.subtreeChangedSince(path, fetch.tick)) this.#listings.set(path, { value: listing, tick: fetch.tick });
+      // This answer shows them as they are now: a few lookups, in parallel (with no stat caching a
+      // name whose child was created meanwhile would otherwise drop out of it).
+      const undecided = [...listing.names].filter(([, kind]) => kind === 'unknown').map(([name]) => name);
+      const now = await Promise.all(undecided.map((name) => this.lookup(childPath(path, name), false)));
+      undecided.forEach((name, i) => {
+        const node = now[i];
+        if (node) fresh.set(name, node);
+      });
       return this.#entriesOf(path, listing, fresh);
     } finally {
       fetch.done();
