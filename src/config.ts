@@ -97,6 +97,8 @@ export interface PosixConfig {
   /** Permission bits of directories without x-amz-meta-mode. Default 0755. */
   readonly dirMode: number;
   readonly readOnly: boolean;
+  /** Store access times of reads (relatime: at most once a day per file, a header rewrite each). Default false: noatime. */
+  readonly atime: boolean;
   /** Size statfs (df) reports, bytes: S3 has no capacity of its own. Default 1 PiB. */
   readonly capacityBytes: number;
 }

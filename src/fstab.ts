@@ -17,7 +17,7 @@ export class HelperUsageError extends Error {}
 /** Options mount(8), systemd and fuse add that mean nothing to bucketfs. */
 const IGNORED = new Set([
   'defaults', 'auto', 'noauto', 'user', 'users', 'nouser', 'owner', 'group', 'rw', 'suid', 'nosuid', 'dev', 'nodev',
-  'exec', 'noexec', 'async', 'sync', 'dirsync', 'atime', 'noatime', 'relatime', 'norelatime', 'strictatime', 'lazytime',
+  'exec', 'noexec', 'async', 'sync', 'dirsync', 'noatime', 'relatime', 'norelatime', 'strictatime', 'lazytime',
   'diratime', 'nodiratime', '_netdev', 'nofail', 'nonempty', 'bg', 'fg', 'loud', 'silent',
 ]);
 const IGNORED_KEYS = new Set(['fsname', 'subtype', 'comment', 'helper', 'context', 'fscontext', 'defcontext', 'rootcontext']);

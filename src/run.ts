@@ -166,6 +166,9 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     write: config.write,
     journalDir: spool.journalDir,
     logger: log,
+    allowOther: config.allowOther,
+    // S3 keys are at most 1,024 bytes, the mount's prefix included.
+    maxKeyBytes: 1024 - Buffer.byteLength(config.s3.prefix),
   });
   if (!config.posix.readOnly) {
     try {
@@ -191,6 +194,7 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       mountpoint,
       fsName: `bucketfs:${config.s3.bucket}`,
       allowOther: config.allowOther,
+      atime: config.posix.atime,
       debugFuse: false,
       boundedOpTimeoutMs,
       attrTimeoutSec: 1,

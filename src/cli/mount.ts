@@ -20,13 +20,14 @@ export function mountOptions(y: Argv) {
       .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
       .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' }),
   )
-    .group(['read-only', 'uid', 'gid', 'file-mode', 'dir-mode', 'allow-other', 'disk-size'], 'Files:')
+    .group(['read-only', 'uid', 'gid', 'file-mode', 'dir-mode', 'allow-other', 'atime', 'disk-size'], 'Files:')
     .option('read-only', { type: 'boolean', default: false, describe: 'refuse every change with EROFS' })
     .option('uid', { type: 'number', describe: 'owner of objects without x-amz-meta-uid (default: you)' })
     .option('gid', { type: 'number', describe: 'group of objects without x-amz-meta-gid (default: your group)' })
     .option('file-mode', { type: 'string', describe: 'permissions of files without x-amz-meta-mode (default 0644)' })
     .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
     .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
+    .option('atime', { type: 'boolean', default: false, describe: 'store the access time of reads (relatime: at most daily per file; each is a header rewrite); default noatime' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
     .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory', 'kernel-cache', 'cache-dir', 'cache-dir-size'], 'Caching:')
     .option('cache-size', { type: 'string', describe: 'block cache size in memory (default 256M)' })
@@ -109,6 +110,7 @@ export function buildConfig(args: MountArgs): MountConfig {
       fileMode: modeOption('file-mode', args['file-mode'], DEFAULTS.posix.fileMode),
       dirMode: modeOption('dir-mode', args['dir-mode'], DEFAULTS.posix.dirMode),
       readOnly: args['read-only'],
+      atime: args.atime,
       capacityBytes: sizeOption('disk-size', args['disk-size'], DEFAULTS.posix.capacityBytes, 1024 * 1024),
     },
     write: {

@@ -10,14 +10,22 @@
 // multipart upload id is known), after it, and durably by persist() (write-back). restore() rebuilds
 // a file from a record an earlier run left.
 
-import path from 'node:path';
-import mime from 'mime-types';
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { ObjectStore, PutResult, WriteOptions } from '../s3/object-store.js';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 import { Extents } from './extents.js';
-import { type PosixAttrs, MAX_METADATA_BYTES, metadataSizeBytes, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
+import {
+  type PosixAttrs,
+  contentTypeOf,
+  decodeXattrs,
+  MAX_METADATA_BYTES,
+  metadataSizeBytes,
+  metadataWithAttrs,
+  metadataWithXattrs,
+  msToNs,
+  withoutAttrHeaders,
+} from './metadata.js';
 import { MultipartSession, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, type PartSource } from './multipart-session.js';
 import { type FsPath, fileKey } from './names.js';
 import type { RemoteObject } from './nodes.js';
@@ -45,6 +53,8 @@ export interface OpenFileInit {
   /** True for create and O_TRUNC: the content starts empty. */
   readonly truncate: boolean;
   readonly attrs: PosixAttrs;
+  /** Extended attributes of a new file (an ACL its directory's default ACL gives it). */
+  readonly xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 /** How far the upload running now has got, for `bucketfs status`. */
@@ -113,8 +123,7 @@ export class OpenFile {
     this.#sizeBytes = init.truncate ? 0 : (init.base?.sizeBytes ?? 0);
     this.#baseLimit = this.#sizeBytes;
     this.#attrs = init.attrs;
-    const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = init.base?.metadata ?? {};
-    this.#otherMetadata = other;
+    this.#otherMetadata = init.base ? withoutAttrHeaders(init.base.metadata) : metadataWithXattrs({}, init.xattrs ?? new Map());
     this.#contentType = init.base?.contentType;
     // A new or truncated file must reach the bucket even if nothing is written to it.
     this.#contentChanged = init.truncate || !init.base;
@@ -199,7 +208,10 @@ export class OpenFile {
   /** The file now lives at `path` as `object` (after a rename moved the uploaded object). */
   moved(path: FsPath, object: RemoteObject | undefined): void {
     this.#path = path;
-    if (object) this.#setBase(object);
+    if (object) {
+      this.#setBase(object);
+      this.#contentType = object.contentType;
+    }
     void this.#saveRecord();
   }
 
@@ -260,7 +272,7 @@ export class OpenFile {
     this.#reservedBytes += growth;
     this.#sizeBytes = Math.max(this.#sizeBytes, end);
     this.#changed(offset, end);
-    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    this.#touchContent();
     this.#streamFullParts(end);
     return data.length;
   }
@@ -295,9 +307,15 @@ export class OpenFile {
     const to = Math.max(sizeBytes, this.#sizeBytes);
     this.#sizeBytes = sizeBytes;
     this.#changed(from, to);
-    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    this.#touchContent();
     // The data file is shorter now: a record still listing the old ranges would read zeros there.
     if (shrunk) await this.#saveRecord();
+  }
+
+  /** A content change moves mtime and ctime (POSIX). */
+  #touchContent(): void {
+    const now = msToNs(this.#ctx.now());
+    this.#attrs = { ...this.#attrs, mtimeNs: now, ctimeNs: now };
   }
 
   /** chmod/chown/utimens on the open file: folded into the next upload. */
@@ -356,8 +374,7 @@ export class OpenFile {
 
   writeOptions(): WriteOptions {
     const metadata = metadataWithAttrs(this.#otherMetadata, this.#attrs);
-    const extension = path.posix.extname(this.key);
-    return { metadata, contentType: this.#contentType ?? ((extension && mime.lookup(extension)) || 'application/octet-stream') };
+    return { metadata, contentType: this.#contentType ?? contentTypeOf(this.key) };
   }
 
   // ---- internals ----

@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { ObjectInfo, ObjectStore } from '../s3/object-store.js';
 import type { DirRenamer } from './dir-rename.js';
 import { etagMatchesFile } from './local-etag.js';
-import { attrsFromMetadata, kindFromMetadata } from './metadata.js';
+import { attrsFromMetadata, objectType } from './metadata.js';
 import { type FsPath, NAME_MAX_BYTES, fileKey, toFsPath } from './names.js';
 import type { RemoteObject } from './nodes.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
@@ -266,7 +266,7 @@ export class Recovery {
     const { fileContext, posix, spool, files } = this.#d;
     const base = head && record.baseEtag !== undefined ? remote(head) : undefined;
     const metadata = record.version < 2 && head ? { ...head.metadata, ...record.metadata } : record.metadata;
-    const attrs = attrsFromMetadata(metadata, kindFromMetadata(metadata), posix, new Date(record.updatedAt));
+    const attrs = attrsFromMetadata(metadata, objectType(metadata), posix, new Date(record.updatedAt));
     const spoolFile = await spool.openExisting(dataPath, metaPath);
     const localRanges = base ? record.localRanges : [[0, sizeBytes] as const];
     const file = OpenFile.restore(fileContext, { path: filePath, base, record: { ...record, metadata }, spoolFile, sizeBytes, localRanges, attrs });

@@ -111,9 +111,9 @@ describe('stat', () => {
     t.store.putObject('plain', 'x');
     t.store.putObject('s3fs', 'x', { mtime: '1600000000' });
     t.store.putObject('rclone', 'x', { mtime: '1600000000.25' });
-    expect((await t.fs.getattr('/plain')).mtimeMs).toBe(1_650_000_000_000);
-    expect((await t.fs.getattr('/s3fs')).mtimeMs).toBe(1_600_000_000_000);
-    expect((await t.fs.getattr('/rclone')).mtimeMs).toBe(1_600_000_000_250);
+    expect((await t.fs.getattr('/plain')).mtimeNs).toBe(1_650_000_000_000_000_000n);
+    expect((await t.fs.getattr('/s3fs')).mtimeNs).toBe(1_600_000_000_000_000_000n);
+    expect((await t.fs.getattr('/rclone')).mtimeNs).toBe(1_600_000_000_250_000_000n);
   });
 
   it('takes mode, uid and gid from metadata, else from the mount options', async () => {
