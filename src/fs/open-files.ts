@@ -305,6 +305,13 @@ export class OpenFiles {
     this.#deferredDeletes.set(key, etag);
   }
 
+  /** Deferred deletes of keys below `prefix`. */
+  deferredCountBelow(prefix: string): number {
+    let count = 0;
+    for (const key of this.#deferredDeletes.keys()) if (key.startsWith(prefix)) count++;
+    return count;
+  }
+
   /** True for the version of `key` whose delete waits for its readers. */
   isDeferred(key: string, etag: string): boolean {
     return this.#deferredDeletes.get(key) === etag;

@@ -105,8 +105,11 @@ export class Tree {
   async removeEmptyDir(path: FsPath, node?: Node): Promise<void> {
     const prefix = dirPrefix(path);
     if (this.#d.deletes.hasPendingBelow(prefix)) await this.#d.deletes.drain();
-    const page = await this.#d.store.listPage(prefix, '/', undefined, 2);
-    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
+    // A file unlinked while a reader holds it is gone from the directory, though its object waits
+    // for the reader: a page long enough to see past such objects decides.
+    const deferred = this.#d.files.deferredCountBelow(prefix);
+    const page = await this.#d.store.listPage(prefix, '/', undefined, 2 + deferred);
+    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix && !this.#d.files.isDeferred(o.key, o.etag)).length;
     const openInside = this.#d.files.below(path).some((f) => f.path !== path);
     if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
     this.#forgetEmptied(path);

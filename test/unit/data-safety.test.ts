@@ -177,3 +177,20 @@ describe('a name whose file is deleted while a reader holds it', () => {
     expect(t.store.keys()).toEqual(['b/']);
   });
 });
+
+describe('a directory whose last file is unlinked while a reader holds it', () => {
+  it('is empty: rmdir removes it, and a rename may replace it', async () => {
+    const t = await fixture();
+    await t.fs.mkdir('/d', 0o755);
+    await t.writeFile('/d/f', 'kept for the reader');
+    const reader = await t.fs.open('/d/f', OpenFlags.O_RDONLY);
+    await t.fs.unlink('/d/f');
+    await t.fs.mkdir('/e', 0o755);
+    await t.fs.rename('/e', '/d');
+    expect(await t.names('/d')).toEqual([]);
+    await t.fs.rmdir('/d');
+    expect((await t.fs.read(reader, 0, 100)).toString()).toBe('kept for the reader');
+    await t.fs.release(reader);
+    expect(t.store.keys()).toEqual([]);
+  });
+});
