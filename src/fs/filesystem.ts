@@ -20,6 +20,7 @@ import { InodeTable, type Node, type RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
 import { OpenFiles, type OpenFilesActivity, type ReaderHandle } from './open-files.js';
+import type { MountedFilesystem } from './operations.js';
 import { PartLayout } from './part-layout.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Renames } from './rename.js';
@@ -78,7 +79,7 @@ export const OpenFlags = { O_ACCMODE: 3, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_
 /** Symlink targets are small; a larger body is not a symlink written by s3fs or us. */
 const MAX_SYMLINK_BYTES = 4096;
 
-export class S3Filesystem {
+export class S3Filesystem implements MountedFilesystem {
   readonly #deps: FilesystemDeps;
   readonly #log: Logger;
   readonly #now: () => number;

@@ -9,7 +9,8 @@ import type Fuse from 'fuse-native';
 import type { FuseOps, FuseOptions, FuseStat, FuseStatfs, OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
 import { Errno, toErrno } from '../errno.js';
-import type { EntryKind, S3Filesystem, StatFs } from '../filesystem.js';
+import type { EntryKind, StatFs } from '../filesystem.js';
+import type { FilesystemOperations } from '../operations.js';
 import type { Stat } from '../stat.js';
 import { loadFuse } from './native.js';
 
@@ -83,7 +84,7 @@ const UNBOUNDED: readonly OpName[] = [
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'open', 'mkdir', 'symlink', 'fsyncdir',
 ];
 
-export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
+export function createOps(fs: FilesystemOperations, log: Logger): FuseOps {
   /** Runs one operation and answers FUSE exactly once. */
   const run = <T>(op: string, path: string, work: () => Promise<T>, reply: (errno: number, value?: T) => void) => {
     work().then(
@@ -128,7 +129,7 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
     getxattr: (path, name, _position, cb) => run('getxattr', path, () => fs.getxattr(path, name), (e, v) => cb(e, v)),
     listxattr: (path, cb) => run('listxattr', path, () => fs.listxattr(path), (e, list) => cb(e, list)),
     access: (path, mode, cb) => run('access', path, () => fs.access(path, mode), plain(cb)),
-    statfs: (path, cb) => run('statfs', path, () => fs.statfs(), (e, s) => cb(e, s && toFuseStatfs(s))),
+    statfs: (path, cb) => run('statfs', path, () => fs.statfs(path), (e, s) => cb(e, s && toFuseStatfs(s))),
     // fh 0 is libfuse's "no handle": answer from the path.
     fgetattr: (path, fd, cb) =>
       run('fgetattr', path, () => (fd === 0 ? fs.getattr(path) : fs.fgetattr(fd)), (e, st) => cb(e, st && toFuseStat(st))),
@@ -139,7 +140,7 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
     flush: (path, fd, cb) => run('flush', path, () => fs.flush(fd), plain(cb)),
     fsync: (path, _datasync, fd, cb) => run('fsync', path, () => fs.fsync(fd), plain(cb)),
     // restic and borg fsync directories: wait for queued deletes, then 0.
-    fsyncdir: (path, _datasync, _fd, cb) => run('fsyncdir', path, () => fs.fsyncdir(), plain(cb)),
+    fsyncdir: (path, _datasync, _fd, cb) => run('fsyncdir', path, () => fs.fsyncdir(path), plain(cb)),
     truncate: (path, size, cb) => run('truncate', path, () => fs.truncate(path, size), plain(cb)),
     ftruncate: (path, fd, size, cb) => run('ftruncate', path, () => fs.ftruncate(fd, size), plain(cb)),
     unlink: (path, cb) => run('unlink', path, () => fs.unlink(path), plain(cb)),
@@ -183,7 +184,7 @@ export function fuseOptions(options: BindingOptions): FuseOptions {
 }
 
 /** Mounts and resolves once the kernel has sent init. */
-export function mount(fs: S3Filesystem, log: Logger, options: BindingOptions): Promise<Fuse> {
+export function mount(fs: FilesystemOperations, log: Logger, options: BindingOptions): Promise<Fuse> {
   const FuseNative = loadFuse();
   const fuse = new FuseNative(options.mountpoint, createOps(fs, log), fuseOptions(options));
   return new Promise((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve(fuse))));
