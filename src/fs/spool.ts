@@ -87,7 +87,7 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** True when some .data or .json file lies below `dir`. */
-async function holdsRecords(dir: string): Promise<boolean> {
+export async function holdsRecords(dir: string): Promise<boolean> {
   const entries = await fsp.readdir(dir, { recursive: true }).catch(() => [] as string[]);
   return entries.some((e) => e.endsWith('.data') || e.endsWith('.json'));
 }
