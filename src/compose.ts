@@ -202,7 +202,14 @@ function bucketConfig(s3: S3Config, bucket: BucketInfo): S3Config {
 
 /** Every bucket the credentials can list, each opened on first use; those with spool leftovers at once. */
 export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoint: string, notice: (line: string) => void): Promise<Served> {
-  const admin = new S3BucketAdmin(config.s3, storeOptions(config, log, notice));
+  // Every bucket's store learns the same things about the one server: each is said once.
+  const said = new Set<string>();
+  const noticeOnce = (line: string): void => {
+    if (said.has(line)) return;
+    said.add(line);
+    notice(line);
+  };
+  const admin = new S3BucketAdmin(config.s3, storeOptions(config, log, noticeOnce));
   let listed: BucketInfo[];
   try {
     listed = await admin.listBuckets();
@@ -220,7 +227,7 @@ export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoi
     throw e;
   }
   const blocks = newBlockCache(config, disk);
-  const shared: Shared = { config, log, mountpoint, budget: new MemoryBudget(config.cache.memoryBudgetBytes), notice: (line) => log.info(line) };
+  const shared: Shared = { config, log, mountpoint, budget: new MemoryBudget(config.cache.memoryBudgetBytes), notice: noticeOnce };
   const filesystem = new AllBuckets<BucketParts>({
     admin,
     posix: config.posix,

@@ -443,7 +443,9 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
       opening = (async () => {
         const info = await this.#requireListed(name);
         const bucket = await this.#deps.open(info).catch((e: unknown) => {
-          throw new FsError('EIO', `opening bucket ${name} failed: ${(e as Error).message}`, { cause: e });
+          const message = `opening bucket ${name} failed: ${(e as Error).message}`;
+          this.#log.error(message);
+          throw new FsError('EIO', message, { cause: e });
         });
         this.#opened.set(name, bucket);
         return bucket;

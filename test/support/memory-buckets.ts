@@ -46,6 +46,11 @@ export class MemoryBuckets implements BucketAdmin {
     return bucket.store;
   }
 
+  /** Deletes a bucket as another client would, whatever it holds. */
+  remove(name: string): void {
+    this.#buckets.delete(name);
+  }
+
   has(name: string): boolean {
     return this.#buckets.has(name);
   }

@@ -127,6 +127,19 @@ describe('the root of a mount of every bucket', () => {
     expect(admin.calls.listBuckets).toBe(2);
   });
 
+  it('a bucket another client deletes leaves the root within --stat-ttl', async () => {
+    const { fs, admin, clock } = await setup({ buckets: ['gone', 'used'], listTtlMs: 5_000 });
+    await writeFile(fs, '/used/f', 'x');
+    admin.remove('gone');
+    admin.remove('used');
+    expect(await names(fs, '/')).toEqual(['gone', 'used']);
+    clock.advance(5_000);
+    expect(await names(fs, '/')).toEqual([]);
+    expect(await errnoOf(fs.getattr('/gone'))).toBe('ENOENT');
+    // Opened, it stays reachable by name: its requests answer as the server does.
+    expect((await fs.getattr('/used')).mode).toBe(0o040755);
+  });
+
   it('opens a bucket at its first use only: ls -l of the root opens none', async () => {
     const { fs, opened } = await setup({ buckets: ['a', 'b'] });
     for (const name of await names(fs, '/')) {
