@@ -200,6 +200,12 @@ function bucketConfig(s3: S3Config, bucket: BucketInfo): S3Config {
   return { ...s3, bucket: bucket.name, prefix: '', region };
 }
 
+/** One bucket's log in a mount of every bucket: each line names the bucket (paths in it are the bucket's). */
+function bucketLog(log: Logger, bucket: string): Logger {
+  const tagged = (write: (message: string) => void) => (message: string) => write(`${bucket}: ${message}`);
+  return { ...log, error: tagged(log.error), warn: tagged(log.warn), info: tagged(log.info), debug: tagged(log.debug) };
+}
+
 /** Every bucket the credentials can list, each opened on first use; those with spool leftovers at once. */
 export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoint: string, notice: (line: string) => void): Promise<Served> {
   // Every bucket's store learns the same things about the one server: each is said once.
@@ -232,11 +238,13 @@ export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoi
     admin,
     posix: config.posix,
     listTtlMs: config.cache.statTtlMs,
+    listed,
     logger: log,
     open: async (bucket) => {
       const s3 = bucketConfig(config.s3, bucket);
-      const store = new S3ObjectStore(s3, storeOptions(config, log, shared.notice));
-      return openBucketParts(store, s3, new BucketBlockCache(blocks, bucket.name), shared);
+      const own = bucketLog(log, bucket.name);
+      const store = new S3ObjectStore(s3, storeOptions(config, own, shared.notice));
+      return openBucketParts(store, s3, new BucketBlockCache(blocks, bucket.name), { ...shared, log: own });
     },
   });
   // Recovery runs at mount, as a mount of each bucket alone would run it.

@@ -34,6 +34,8 @@ export interface AllBucketsDeps<B extends OpenBucket> {
   readonly posix: PosixConfig;
   /** How long a ListBuckets answer is trusted, ms (--stat-ttl). */
   readonly listTtlMs: number;
+  /** A listing just made (the mount's own check), trusted as one made now. */
+  readonly listed?: readonly BucketInfo[];
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -114,6 +116,7 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
     this.#log = deps.logger ?? silentLogger;
     this.#now = deps.now ?? Date.now;
     this.#mountedAt = new Date(this.#now());
+    if (deps.listed) this.#listing = { buckets: new Map(deps.listed.map((b) => [b.name, b])), atMs: this.#now() };
   }
 
   // ---- the buckets ----

@@ -28,6 +28,8 @@ interface Setup {
   readonly root: string;
 }
 
+const POSIX: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, capacityBytes: 2 ** 50 };
+
 const roots: string[] = [];
 const made: AllBuckets<TestBucket>[] = [];
 afterEach(async () => {
@@ -53,7 +55,7 @@ async function setup(options: SetupOptions = {}): Promise<Setup> {
     root = await fsp.mkdtemp(path.join(os.tmpdir(), 'bucketfs-all-test-'));
     roots.push(root);
   }
-  const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: options.readOnly ?? false, capacityBytes: 2 ** 50 };
+  const posix: PosixConfig = { ...POSIX, readOnly: options.readOnly ?? false };
   const opened: string[] = [];
   const spoolRoot = root;
   const fs = new AllBuckets<TestBucket>({
@@ -113,6 +115,18 @@ describe('the root of a mount of every bucket', () => {
     expect(photos.mtimeMs).toBe(clock.nowMs);
     expect(await errnoOf(fs.getattr('/nope'))).toBe('ENOENT');
     expect(await errnoOf(fs.readdir('/nope'))).toBe('ENOENT');
+  });
+
+  it('trusts the listing the mount made at start as a fresh one', async () => {
+    const admin = new MemoryBuckets();
+    admin.add('a');
+    const clock = new TestClock();
+    const open = async (): Promise<TestBucket> => {
+      throw new Error('not used');
+    };
+    const fs = new AllBuckets<TestBucket>({ admin, posix: POSIX, listTtlMs: 5_000, now: clock.now, open, listed: await admin.listBuckets() });
+    expect(await names(fs, '/')).toEqual(['a']);
+    expect(admin.calls.listBuckets).toBe(1);
   });
 
   it('trusts a bucket listing for --stat-ttl', async () => {
