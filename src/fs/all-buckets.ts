@@ -176,8 +176,7 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
     const at = place(rawPath);
     if (at.kind === 'root') return this.#folderStat(ROOT_INO, this.#mountedAt);
     // A bucket not used yet is answered from the listing: `ls -l` of the root opens nothing.
-    const opened = this.#opening.has(at.bucket);
-    if (at.path === ROOT && !opened) {
+    if (at.path === ROOT && !this.#opening.has(at.bucket)) {
       const info = await this.#requireListed(at.bucket);
       return this.#folderStat(this.#inodes.of(at.bucket, BUCKET_ROOT_INO), info.createdAt ?? this.#mountedAt);
     }
@@ -208,8 +207,7 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
 
   async access(rawPath: string, mode: number, ...args: Rest2<'access'>): Promise<void> {
     const at = place(rawPath);
-    if (at.kind === 'root' || (at.path === ROOT && !this.#opening.has(at.bucket))) {
-      if (at.kind === 'bucket') await this.#requireListed(at.bucket);
+    if (at.kind === 'root' || (await this.#unopenedFolder(at))) {
       const W_OK = 2;
       if (mode & W_OK && this.#deps.posix.readOnly) throw new FsError('EROFS', `${rawPath}: this mount is read-only`);
       return;
@@ -379,8 +377,7 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
   async getxattr(rawPath: string, name: string, ...args: Rest2<'getxattr'>): Promise<Buffer> {
     const at = place(rawPath);
     // The root and a bucket not used yet have no attributes (`ls -l` asks each entry for its ACL).
-    if (at.kind === 'root' || (at.path === ROOT && !this.#opening.has(at.bucket))) {
-      if (at.kind === 'bucket') await this.#requireListed(at.bucket);
+    if (at.kind === 'root' || (await this.#unopenedFolder(at))) {
       throw new FsError('ENODATA', `${rawPath}: no attribute ${name}`);
     }
     return this.#inBucket(at, (fs, path) => fs.getxattr(path, name, ...args));
@@ -388,8 +385,7 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
 
   async listxattr(rawPath: string, ...args: Rest<'listxattr'>): Promise<string[]> {
     const at = place(rawPath);
-    if (at.kind === 'root' || (at.path === ROOT && !this.#opening.has(at.bucket))) {
-      if (at.kind === 'bucket') await this.#requireListed(at.bucket);
+    if (at.kind === 'root' || (await this.#unopenedFolder(at))) {
       return [];
     }
     return this.#inBucket(at, (fs, path) => fs.listxattr(path, ...args));
@@ -409,6 +405,13 @@ export class AllBuckets<B extends OpenBucket = OpenBucket> implements MountedFil
   async #inBucket<T>(at: Extract<Place, { kind: 'bucket' }>, work: (fs: MountedFilesystem, path: FsPath) => Promise<T>): Promise<T> {
     const bucket = await this.#open(at.bucket);
     return work(bucket.filesystem, at.path);
+  }
+
+  /** Is this a bucket's folder not opened yet (which is answered without opening it)? ENOENT when no bucket has the name. */
+  async #unopenedFolder(at: Extract<Place, { kind: 'bucket' }>): Promise<boolean> {
+    if (at.path !== ROOT || this.#opening.has(at.bucket)) return false;
+    await this.#requireListed(at.bucket);
+    return true;
   }
 
   /** As #inBucket; at the root, fails with `rootErrno` (what the operation says of a directory). */
