@@ -106,8 +106,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       .parserConfiguration({ 'duplicate-arguments-array': false })
       .usage('$0 <command>\n\nMount an S3 bucket (AWS S3, MinIO, RustFS, Ceph RGW...) as a local folder.')
       .command(
-        'mount <source> <mountpoint>',
-        'mount a bucket (or bucket:prefix) on an empty directory',
+        'mount <source> [mountpoint]',
+        'mount a bucket (or bucket:prefix) on an empty directory; with only a directory, every bucket',
         (y) => mountOptions(y),
         async (args) => mountCommand(args as MountArgs, [BUCKETFS_BIN, ...raw]),
       )
@@ -158,6 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       )
       .example('$0 mount my-bucket ~/bucket', 'AWS S3, credentials from the environment or ~/.aws')
       .example('$0 mount photos:2024/ /mnt/photos --endpoint http://127.0.0.1:9000', 'MinIO, a prefix of a bucket')
+      .example('$0 mount ~/s3', 'every bucket, a folder each (mkdir/rmdir there create/delete buckets)')
       .demandCommand(1, 'name a command: mount, unmount, sync, status, doctor or cleanup')
       .strict()
       .fail((message, error) => {

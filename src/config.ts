@@ -120,6 +120,11 @@ export interface WriteConfig {
 
 export interface MountConfig {
   readonly mountpoint: string;
+  /**
+   * Mount every bucket the credentials can list, one folder each (`bucketfs mount MOUNTPOINT`);
+   * `s3` then names no bucket (bucket and prefix are '') and each bucket gets a copy of it.
+   */
+  readonly allBuckets: boolean;
   readonly s3: S3Config;
   readonly cache: CacheConfig;
   readonly posix: PosixConfig;

@@ -1,29 +1,22 @@
-// The composition root: config → store → caches → filesystem → FUSE binding, plus the checks that
-// must pass before anything is mounted and the clean shutdown on a signal or an external unmount.
+// The composition root: config → what the mount serves (compose.ts: stores, caches, filesystem; one
+// bucket or every bucket) → FUSE binding, plus the checks that must pass before anything is mounted,
+// status and sync for the control socket, and the clean shutdown on a signal or an external unmount.
 // Mount-time problems become a MountError with one sentence that names the cause and the fix.
 
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MountConfig } from './config.js';
 import type { Logger } from './log.js';
-import { BlockCache } from './cache/block-cache.js';
-import { DiskCache } from './cache/disk-cache.js';
-import { MemoryBudget } from './cache/memory-budget.js';
+import { serveAllBuckets, serveBucket, type Served, type ServedBucket } from './compose.js';
 import { MountCounters } from './control/counters.js';
-import type { MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
-import { S3Filesystem } from './fs/filesystem.js';
+import type { BucketStatus, MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
 import type { OpenFilesActivity } from './fs/open-files.js';
-import { Spool } from './fs/spool.js';
+import type { MountedFilesystem } from './fs/operations.js';
 import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
-import { S3ObjectStore } from './s3/s3-object-store.js';
-import { describeMountError } from './cli/advice.js';
-import { isStoreError } from './s3/store-error.js';
+import { MountError } from './mount-error.js';
 
-export class MountError extends Error {
-  override readonly name = 'MountError';
-}
+export { MountError } from './mount-error.js';
 
 /** Is `dir` a mount point now? Reads /proc/self/mountinfo (octal escapes decoded). */
 export async function isMountPoint(dir: string): Promise<boolean> {
@@ -51,11 +44,15 @@ export async function healDeadMount(mountpoint: string): Promise<string | undefi
   return `healed ${dir}: its daemon had died and left a dead mount (Transport endpoint is not connected); detached it`;
 }
 
-export async function checkMountpoint(mountpoint: string): Promise<string> {
+/** `alone`: the mountpoint was the only argument (every bucket): a missing one may be a bucket's name. */
+export async function checkMountpoint(mountpoint: string, alone = false): Promise<string> {
   const dir = path.resolve(mountpoint);
   const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
   if (stat instanceof Error) {
-    if (stat.code === 'ENOENT') throw new MountError(`mountpoint ${dir} does not exist: create it first (mkdir -p ${dir})`);
+    if (stat.code === 'ENOENT') {
+      const hint = alone ? ` — or, to mount the bucket '${mountpoint}', name a mountpoint after it` : '';
+      throw new MountError(`mountpoint ${dir} does not exist: create it first (mkdir -p ${dir})${hint}`);
+    }
     if (stat.code === 'ENOTCONN') {
       throw new MountError(`mountpoint ${dir} is a dead FUSE mount (its daemon is gone): run 'bucketfs unmount ${dir}' or 'fusermount -uz ${dir}' first`);
     }
@@ -72,7 +69,7 @@ export async function checkMountpoint(mountpoint: string): Promise<string> {
 
 export interface RunningMount {
   readonly mountpoint: string;
-  readonly filesystem: S3Filesystem;
+  readonly filesystem: MountedFilesystem;
   /** Resolves when the mount has ended (stop() or an external unmount). */
   readonly ended: Promise<void>;
   stop(reason: string): Promise<void>;
@@ -97,6 +94,21 @@ function uploadStatuses(activity: OpenFilesActivity, nowMs: number): UploadStatu
   });
 }
 
+function openFilesOf(activity: OpenFilesActivity): MountStatus['openFiles'] {
+  return { writing: activity.files.filter((f) => f.users > 0).length, reading: activity.readers };
+}
+
+/** One bucket's line of `bucketfs status` for a mount of every bucket. */
+function bucketStatus(bucket: ServedBucket): BucketStatus {
+  const activity = bucket.filesystem.activity();
+  return {
+    bucket: bucket.name,
+    spool: { dir: bucket.spool.instanceDir, usedBytes: bucket.spool.usedBytes, capacityBytes: bucket.spool.capacityBytes },
+    openFiles: openFilesOf(activity),
+    uploads: { inFlight: activity.files.filter((f) => f.progress).length, pending: pendingStatuses(activity).length, pendingRetries: activity.pendingRetries },
+  };
+}
+
 function pendingStatuses(activity: OpenFilesActivity): PendingStatus[] {
   return activity.files.flatMap((f) => (f.state === 'writing' || f.state === 'queued' || f.state === 'retrying' ? [{ path: f.path, sizeBytes: f.sizeBytes, state: f.state }] : []));
 }
@@ -111,79 +123,19 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   const counters = new MountCounters();
   const log = counters.counting(baseLog);
   const startedAt = new Date();
-  const mountpoint = await checkMountpoint(config.mountpoint);
-  // What the store learns of the server before the mount is up waits for it: a failed mount says
+  const mountpoint = await checkMountpoint(config.mountpoint, config.allBuckets);
+  // What the stores learn of the server before the mount is up waits for it: a failed mount says
   // one line and nothing else.
   let early: string[] | undefined = [];
-  const store = new S3ObjectStore(config.s3, {
-    logger: log.debugEnabled ? (line) => log.debug(line) : undefined,
-    notice: (line) => (early ? early.push(line) : log.info(line)),
-    capabilities: config.s3.capabilities,
-  });
+  const notice = (line: string): void => void (early ? early.push(line) : log.info(line));
+  let served: Served;
   try {
-    await store.checkAccess();
+    served = config.allBuckets ? await serveAllBuckets(config, log, mountpoint, notice) : await serveBucket(config, log, mountpoint, notice);
   } catch (e) {
-    store.close();
-    if (isStoreError(e)) throw new MountError(describeMountError(e, config.s3));
+    counters.close();
     throw e;
   }
-
-  // One spool folder per bucket, prefix and endpoint, so leftovers of an earlier mount are found;
-  // inside it a folder of this mount's own, which no other mount cleans while this one runs.
-  const mountId = createHash('sha256').update(`${config.s3.endpoint ?? 'aws'}|${config.s3.bucket}|${config.s3.prefix}`).digest('hex').slice(0, 16);
-  const stateDir = path.join(config.write.spoolDir, `${config.s3.bucket}-${mountId}`);
-  let spool: Spool;
-  try {
-    spool = await Spool.open({
-      bucketDir: stateDir,
-      capacityBytes: config.write.spoolSizeBytes,
-      log,
-      description: { mountpoint, store: store.description },
-    });
-  } catch (e) {
-    store.close();
-    throw new MountError(`cannot use the spool folder ${stateDir}: ${(e as Error).message} (choose another with --spool-dir)`);
-  }
-  let disk: DiskCache | undefined;
-  if (config.cache.diskCacheDir !== undefined) {
-    const dir = path.join(config.cache.diskCacheDir, `${config.s3.bucket}-${mountId}`);
-    try {
-      disk = await DiskCache.open({ dir, capacityBytes: config.cache.diskCacheSizeBytes, blockSizeBytes: config.cache.blockSizeBytes, log });
-    } catch (e) {
-      store.close();
-      throw new MountError(`cannot use the disk cache folder ${dir}: ${(e as Error).message} (choose another with --cache-dir)`);
-    }
-  }
-  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes, disk });
-  const filesystem = new S3Filesystem({
-    store,
-    bucket: config.s3.bucket,
-    blocks,
-    budget: new MemoryBudget(config.cache.memoryBudgetBytes),
-    spool,
-    cache: config.cache,
-    posix: config.posix,
-    write: config.write,
-    journalDir: spool.journalDir,
-    logger: log,
-    allowOther: config.allowOther,
-    // S3 keys are at most 1,024 bytes, the mount's prefix included.
-    maxKeyBytes: 1024 - Buffer.byteLength(config.s3.prefix),
-  });
-  if (!config.posix.readOnly) {
-    try {
-      const { uploading, clean, conflicts, unrecoverable, aborted } = await filesystem.recover();
-      if (uploading.length + clean.length + conflicts.length + unrecoverable.length + aborted.length > 0) {
-        log.info(
-          `recovery: ${uploading.length} file(s) uploading, ${clean.length} already done, ${conflicts.length} conflict(s), ` +
-            `${unrecoverable.length} kept in the spool, ${aborted.length} incomplete multipart upload(s) aborted`,
-        );
-      }
-    } catch (e) {
-      // What was not finished stays in this mount's folder; the next mount takes it over again.
-      log.error(`recovery of the spool left by earlier mounts failed: ${(e as Error).message}; its files stay in ${spool.adoptedDir}`);
-    }
-  }
+  const { filesystem, blocks } = served;
 
   // The S3 layer gives up within its attempts, their timeouts and the waits between them.
   const { maxAttempts, requestTimeoutMs, connectTimeoutMs, retryMaxDelayMs } = config.s3;
@@ -192,7 +144,7 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   try {
     fuse = await mount(filesystem, log, {
       mountpoint,
-      fsName: `bucketfs:${config.s3.bucket}`,
+      fsName: served.fsName,
       allowOther: config.allowOther,
       atime: config.posix.atime,
       debugFuse: false,
@@ -202,13 +154,11 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     });
   } catch (e) {
     filesystem.stop();
-    await spool.close().catch(() => undefined);
-    store.close();
-    await disk?.close();
+    await served.close().catch(() => undefined);
     counters.close();
     throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
   }
-  log.info(`mounted ${store.description} on ${mountpoint}`);
+  log.info(`mounted ${served.description} on ${mountpoint}`);
   for (const line of early) log.info(line);
   early = undefined;
 
@@ -221,14 +171,12 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       clearInterval(watch);
       log.info(`unmounting ${mountpoint} (${reason})`);
       const failed = await filesystem.syncAll();
-      for (const file of failed) log.error(`${file.path} could not be uploaded before unmount (${file.error}): its data stays in ${spool.instanceDir} for the next mount`);
+      for (const file of failed) log.error(`${file.path} could not be uploaded before unmount (${file.error}): its data stays in ${served.spoolDir} for the next mount`);
       if (await isMountPoint(mountpoint)) {
         await unmount(fuse).catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
       }
       filesystem.stop();
-      await spool.close().catch((e: Error) => log.error(`cleaning the spool folder ${spool.instanceDir}: ${e.message}`));
-      store.close();
-      await disk?.close().catch((e: Error) => log.error(`closing the disk cache failed: ${e.message}`));
+      await served.close();
       counters.close();
       resolveEnded();
     })();
@@ -246,20 +194,22 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     const activity = filesystem.activity();
     const cache = blocks.stats();
     const now = Date.now();
+    const buckets = served.buckets();
     return {
       mountpoint,
       pid: process.pid,
-      bucket: config.s3.bucket,
-      prefix: config.s3.prefix,
+      bucket: served.bucket,
+      prefix: served.prefix,
       endpoint: config.s3.endpoint ?? 'AWS S3',
       startedAt: startedAt.toISOString(),
       uptimeSeconds: Math.round((now - startedAt.getTime()) / 1000),
       writeBack: config.write.writeBack,
       readOnly: config.posix.readOnly,
       cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses },
-      spool: { dir: spool.instanceDir, usedBytes: spool.usedBytes, capacityBytes: spool.capacityBytes },
-      openFiles: { writing: activity.files.filter((f) => f.users > 0).length, reading: activity.readers },
+      spool: { dir: served.spoolDir, usedBytes: buckets.reduce((sum, b) => sum + b.spool.usedBytes, 0), capacityBytes: config.write.spoolSizeBytes },
+      openFiles: openFilesOf(activity),
       uploads: { inFlight: uploadStatuses(activity, now), pending: pendingStatuses(activity), pendingRetries: activity.pendingRetries },
+      ...(config.allBuckets ? { buckets: buckets.map(bucketStatus) } : {}),
       s3: { requests: counters.requests, failed: counters.failedRequests },
       errors: { count: counters.errors, last: counters.lastError, lastAt: counters.lastErrorAt },
     };

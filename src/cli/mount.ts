@@ -1,6 +1,8 @@
 // `bucketfs mount`: its options, their validation into a MountConfig, and the command itself —
 // in the background it re-runs itself in the foreground as a detached daemon and returns once the
 // mount is ready; in the foreground it serves the mount until a signal or an unmount ends it.
+// `mount BUCKET[:PREFIX] MOUNTPOINT` mounts one bucket; `mount MOUNTPOINT` (or `mount '*' MOUNTPOINT`,
+// the fstab form) mounts every bucket the credentials can list, one folder each.
 
 import path from 'node:path';
 import type { Argv } from 'yargs';
@@ -12,13 +14,22 @@ import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, star
 import { LogFile } from '../log-file.js';
 import { createLogger } from '../log.js';
 import { healDeadMount, startMount } from '../run.js';
+import { endpointLabel } from '../s3/s3-object-store.js';
 import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
 
 export function mountOptions(y: Argv) {
   return s3Options(
     y
-      .positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix' })
-      .positional('mountpoint', { type: 'string', demandOption: true, describe: 'an empty directory' }),
+      .usage('$0 mount [BUCKET[:PREFIX]] MOUNTPOINT [options]\n\nMount one bucket (or a prefix of it), or with no bucket every bucket the credentials can list.')
+      .positional('source', {
+        type: 'string',
+        demandOption: true,
+        describe: `BUCKET or BUCKET:PREFIX; alone, it is the mountpoint and every bucket is mounted (${ALL_BUCKETS} also means every bucket)`,
+      })
+      .positional('mountpoint', { type: 'string', describe: 'an empty directory' })
+      .example('$0 mount photos ~/photos', 'one bucket')
+      .example('$0 mount photos:2024/ ~/photos-2024', 'a prefix of a bucket: its keys below 2024/')
+      .example('$0 mount ~/s3 --endpoint http://127.0.0.1:9000', 'every bucket, a folder each: mkdir/rmdir in ~/s3 create/delete buckets'),
   )
     .group(['read-only', 'uid', 'gid', 'file-mode', 'dir-mode', 'allow-other', 'atime', 'disk-size'], 'Files:')
     .option('read-only', { type: 'boolean', default: false, describe: 'refuse every change with EROFS' })
@@ -79,7 +90,21 @@ function diskCacheDir(dir: string | undefined, size: string | undefined): string
 
 export type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
 
+/** The source that stands for every bucket (fstab needs a first field): no bucket can be named so. */
+export const ALL_BUCKETS = '*';
+
+/** What the positionals name: one bucket (or prefix) and a mountpoint, or a mountpoint for every bucket. */
+export function mountTarget(args: Pick<MountArgs, 'source' | 'mountpoint'>): { source: string | undefined; mountpoint: string } {
+  const first = String(args.source);
+  if (args.mountpoint === undefined) {
+    if (first === ALL_BUCKETS) throw new UsageError(`name the mountpoint: bucketfs mount ${ALL_BUCKETS} MOUNTPOINT, or bucketfs mount MOUNTPOINT`);
+    return { source: undefined, mountpoint: first };
+  }
+  return { source: first === ALL_BUCKETS ? undefined : first, mountpoint: String(args.mountpoint) };
+}
+
 export function buildConfig(args: MountArgs): MountConfig {
+  const { source, mountpoint } = mountTarget(args);
   const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
   const uploadConcurrency = args['upload-concurrency'] ?? DEFAULTS.write.uploadConcurrency;
   if (!Number.isInteger(uploadConcurrency) || uploadConcurrency < 1 || uploadConcurrency > 64) throw new UsageError('--upload-concurrency must be a whole number from 1 to 64');
@@ -88,8 +113,9 @@ export function buildConfig(args: MountArgs): MountConfig {
   const blockSizeBytes = sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024);
   const memoryBudgetBytes = sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024);
   return {
-    mountpoint: String(args.mountpoint),
-    s3: buildS3Config(args, String(args.source), maxSocketsFor({ memoryBudgetBytes, blockSizeBytes }, { partSizeBytes })),
+    mountpoint,
+    allBuckets: source === undefined,
+    s3: buildS3Config(args, source, maxSocketsFor({ memoryBudgetBytes, blockSizeBytes }, { partSizeBytes })),
     cache: {
       blockSizeBytes,
       cacheSizeBytes: sizeOption('cache-size', args['cache-size'], DEFAULTS.cache.cacheSizeBytes, 0),
@@ -137,10 +163,12 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   }
   const healed = await healDeadMount(config.mountpoint);
   if (healed) process.stdout.write(`${healed}\n`);
+  const logName = config.allBuckets ? 'all-buckets' : config.s3.bucket;
   if (!config.foreground) {
-    const logFile = args['log-file'] ?? defaultLogFile(config.s3.bucket);
+    const logFile = args['log-file'] ?? defaultLogFile(logName);
     const pid = await startInBackground(rawArgv, logFile);
-    process.stdout.write(`mounted s3://${config.s3.bucket}/${config.s3.prefix} on ${config.mountpoint} (daemon pid ${pid}, log ${logFile})\n`);
+    const what = config.allBuckets ? `every bucket at ${endpointLabel(config.s3)}` : `s3://${config.s3.bucket}/${config.s3.prefix}`;
+    process.stdout.write(`mounted ${what} on ${config.mountpoint} (daemon pid ${pid}, log ${logFile})\n`);
     return;
   }
   // Everything the daemon writes (spool data and records, rename journal, pid file) holds the
@@ -148,7 +176,7 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   process.umask(0o077);
   // The background daemon (and -f with --log-file) writes its own log file, so SIGHUP can reopen it
   // after logrotate moved it.
-  const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(config.s3.bucket)) : undefined;
+  const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(logName)) : undefined;
   const log = createLogger(config.debug ? 'debug' : 'info', logFile?.write);
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.

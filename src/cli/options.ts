@@ -110,9 +110,9 @@ function capabilityOption(list: string | undefined): Partial<ServerCapabilities>
   }
 }
 
-/** The S3Config of `source` (bucket or bucket:prefix) from the S3 option group. */
-export function buildS3Config(args: S3Args, source: string, maxSockets: number = DEFAULTS.s3.maxSockets): S3Config {
-  const { bucket, prefix } = parseSource(source);
+/** The S3Config of `source` (bucket or bucket:prefix; undefined: no bucket, for every bucket) from the S3 option group. */
+export function buildS3Config(args: S3Args, source: string | undefined, maxSockets: number = DEFAULTS.s3.maxSockets): S3Config {
+  const { bucket, prefix } = source === undefined ? { bucket: '', prefix: '' } : parseSource(source);
   const endpoint = endpointOption(args.endpoint);
   const maxAttempts = args['max-attempts'] ?? DEFAULTS.s3.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) throw new UsageError('--max-attempts must be a whole number from 1 to 20');

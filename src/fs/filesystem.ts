@@ -35,6 +35,7 @@ import { InodeTable, type Node, type RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
 import { OpenFiles, type OpenFilesActivity, type ReaderHandle } from './open-files.js';
+import type { MountedFilesystem } from './operations.js';
 import { PartLayout } from './part-layout.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Renames } from './rename.js';
@@ -105,7 +106,7 @@ const MAX_SYMLINK_BYTES = 4096;
 const MAX_KEY_BYTES = 1024;
 
 
-export class S3Filesystem {
+export class S3Filesystem implements MountedFilesystem {
   readonly #deps: FilesystemDeps;
   readonly #log: Logger;
   readonly #now: () => number;

@@ -148,6 +148,9 @@ function classify(e: SdkErrorShape, status: number | undefined): StoreErrorCode 
     if (NOT_IMPLEMENTED.has(name)) return 'NotImplemented';
     if (name === 'EntityTooLarge') return 'EntityTooLarge';
     if (INVALID_ARGUMENT.has(name)) return 'InvalidArgument';
+    if (name === 'BucketNotEmpty') return 'BucketNotEmpty';
+    if (name === 'BucketAlreadyExists' || name === 'BucketAlreadyOwnedByYou') return 'BucketExists';
+    if (name === 'TooManyBuckets') return 'TooManyBuckets';
   }
   if (status === undefined) return 'Unknown';
   // Body-less answers (HEAD) only have a status, and the SDK names them 'NotFound' or 'Unknown'.

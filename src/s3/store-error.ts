@@ -17,6 +17,9 @@ export type StoreErrorCode =
   | 'NotImplemented' // the server does not support this call
   | 'EntityTooLarge'
   | 'InvalidArgument' // the server refused the request as malformed (e.g. a key it cannot store)
+  | 'BucketNotEmpty' // DeleteBucket of a bucket that holds objects (or old versions)
+  | 'BucketExists' // CreateBucket of a name taken, by these credentials or another account
+  | 'TooManyBuckets' // CreateBucket past the account's bucket quota
   | 'Unknown';
 
 export class StoreError extends Error {

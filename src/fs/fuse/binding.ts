@@ -12,8 +12,9 @@ import type Fuse from 'fuse-native';
 import type { FuseCaller, FuseOps, FuseOptions, FuseStat, FuseStatfs, OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
 import { toErrno } from '../errno.js';
-import type { Caller, S3Filesystem, StatFs } from '../filesystem.js';
+import type { Caller, StatFs } from '../filesystem.js';
 import { typeBits } from '../metadata.js';
+import type { FilesystemOperations } from '../operations.js';
 import type { Stat } from '../stat.js';
 import { loadFuse } from './native.js';
 
@@ -109,7 +110,7 @@ const UNBOUNDED: readonly OpName[] = [
 ];
 
 /** `callerOf`: who made the request being dispatched, read synchronously at each handler's start. */
-export function createOps(fs: S3Filesystem, log: Logger, callerOf: () => FuseCaller | undefined = () => undefined): FuseOps {
+export function createOps(fs: FilesystemOperations, log: Logger, callerOf: () => FuseCaller | undefined = () => undefined): FuseOps {
   const caller = (): Caller | undefined => {
     const who = callerOf();
     return who && callerFrom(who);
@@ -159,7 +160,7 @@ export function createOps(fs: S3Filesystem, log: Logger, callerOf: () => FuseCal
     getxattr: (path, name, _position, cb) => run('getxattr', path, (who) => fs.getxattr(path, name, who), (e, v) => cb(e, v)),
     listxattr: (path, cb) => run('listxattr', path, (who) => fs.listxattr(path, who), (e, list) => cb(e, list)),
     access: (path, mode, cb) => run('access', path, () => fs.access(path, mode), plain(cb)),
-    statfs: (path, cb) => run('statfs', path, () => fs.statfs(), (e, s) => cb(e, s && toFuseStatfs(s))),
+    statfs: (path, cb) => run('statfs', path, () => fs.statfs(path), (e, s) => cb(e, s && toFuseStatfs(s))),
     // fh 0 is libfuse's "no handle": answer from the path.
     fgetattr: (path, fd, cb) =>
       run('fgetattr', path, () => (fd === 0 ? fs.getattr(path) : fs.fgetattr(fd)), (e, st) => cb(e, st && toFuseStat(st))),
@@ -170,7 +171,7 @@ export function createOps(fs: S3Filesystem, log: Logger, callerOf: () => FuseCal
     flush: (path, fd, cb) => run('flush', path, () => fs.flush(fd), plain(cb)),
     fsync: (path, _datasync, fd, cb) => run('fsync', path, () => fs.fsync(fd), plain(cb)),
     // restic and borg fsync directories: wait for queued deletes, then 0.
-    fsyncdir: (path, _datasync, _fd, cb) => run('fsyncdir', path, () => fs.fsyncdir(), plain(cb)),
+    fsyncdir: (path, _datasync, _fd, cb) => run('fsyncdir', path, () => fs.fsyncdir(path), plain(cb)),
     truncate: (path, size, cb) => run('truncate', path, (who) => fs.truncate(path, size, who), plain(cb)),
     ftruncate: (path, fd, size, cb) => run('ftruncate', path, () => fs.ftruncate(fd, size), plain(cb)),
     unlink: (path, cb) => run('unlink', path, (who) => fs.unlink(path, who), plain(cb)),
@@ -214,7 +215,7 @@ export function fuseOptions(options: BindingOptions): FuseOptions {
 }
 
 /** Mounts and resolves once the kernel has sent init. */
-export function mount(fs: S3Filesystem, log: Logger, options: BindingOptions): Promise<Fuse> {
+export function mount(fs: FilesystemOperations, log: Logger, options: BindingOptions): Promise<Fuse> {
   const FuseNative = loadFuse();
   // The ops read the caller from the instance, once it exists (no op runs before mount).
   const fuse: Fuse = new FuseNative(options.mountpoint, createOps(fs, log, () => fuse.caller), fuseOptions(options));
