@@ -2,6 +2,7 @@
 // default in one place (DEFAULTS). The CLI builds it; nothing below src/run.ts parses flags.
 
 import os from 'node:os';
+import type { LogFormat, LogLevel } from './log.js';
 import type { ServerCapabilities } from './s3/capabilities.js';
 import path from 'node:path';
 
@@ -123,7 +124,12 @@ export interface MountConfig {
   readonly posix: PosixConfig;
   readonly write: WriteConfig;
   readonly foreground: boolean;
+  /** logLevel is debug (kept for callers that only ask "debug or not"). */
   readonly debug: boolean;
+  /** What the daemon logs at first (SIGUSR2 raises it one step). Default info. */
+  readonly logLevel: LogLevel;
+  /** `text` for people, `json` one object per line. Default text. */
+  readonly logFormat: LogFormat;
   readonly allowOther: boolean;
 }
 

@@ -116,7 +116,8 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   // one line and nothing else.
   let early: string[] | undefined = [];
   const store = new S3ObjectStore(config.s3, {
-    logger: log.debugEnabled ? (line) => log.debug(line) : undefined,
+    // Always given: SIGUSR2 may turn debug on later, and the logger drops the line below debug.
+    logger: (line, fields) => log.debug(line, fields),
     notice: (line) => (early ? early.push(line) : log.info(line)),
     capabilities: config.s3.capabilities,
   });

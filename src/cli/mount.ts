@@ -10,7 +10,7 @@ import { controlSocketPath } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
 import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, writePidFile } from '../daemon.js';
 import { LogFile } from '../log-file.js';
-import { createLogger } from '../log.js';
+import { createLogger, formatLine, LOG_FORMATS, LOG_LEVELS, toggledLevel, type LogFormat, type LogLevel } from '../log.js';
 import { healDeadMount, startMount } from '../run.js';
 import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
 
@@ -58,9 +58,14 @@ export function mountOptions(y: Argv) {
       describe: 'close() and fsync() return once the data is durable in the local spool; uploads follow in the background (bucketfs sync waits for them)',
     })
     .option('background-uploads', { type: 'number', describe: `files uploaded at once in the background (default ${DEFAULTS.write.backgroundUploads})` })
-    .group(['foreground', 'debug', 'log-file'], 'Daemon:')
+    .group(['foreground', 'log-level', 'debug', 'log-format', 'log-file'], 'Daemon:')
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
-    .option('debug', { type: 'boolean', default: false, describe: 'log every S3 request and FUSE error' })
+    .option('log-level', {
+      choices: LOG_LEVELS,
+      describe: 'error, warn, info (the default) or debug (every S3 request and FUSE error); kill -USR2 PID raises it one step, a second SIGUSR2 lowers it back',
+    })
+    .option('debug', { type: 'boolean', default: false, describe: 'the same as --log-level debug' })
+    .option('log-format', { choices: LOG_FORMATS, default: 'text' as LogFormat, describe: 'text for people, or json: one object per line with ts, level, msg and the fields of the event' })
     .option('log-file', {
       type: 'string',
       describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
@@ -78,6 +83,12 @@ function diskCacheDir(dir: string | undefined, size: string | undefined): string
 
 export type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
 
+/** --log-level, with --debug as its synonym for debug. */
+function logLevelOption(level: LogLevel | undefined, debug: boolean): LogLevel {
+  if (debug && level !== undefined && level !== 'debug') throw new UsageError(`--debug means --log-level debug, not ${level}: give one of them`);
+  return debug ? 'debug' : (level ?? 'info');
+}
+
 export function buildConfig(args: MountArgs): MountConfig {
   const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
   const uploadConcurrency = args['upload-concurrency'] ?? DEFAULTS.write.uploadConcurrency;
@@ -86,6 +97,7 @@ export function buildConfig(args: MountArgs): MountConfig {
   if (!Number.isInteger(backgroundUploads) || backgroundUploads < 1 || backgroundUploads > 64) throw new UsageError('--background-uploads must be a whole number from 1 to 64');
   const blockSizeBytes = sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024);
   const memoryBudgetBytes = sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024);
+  const logLevel = logLevelOption(args['log-level'], args.debug);
   return {
     mountpoint: String(args.mountpoint),
     s3: buildS3Config(args, String(args.source), maxSocketsFor({ memoryBudgetBytes, blockSizeBytes }, { partSizeBytes })),
@@ -120,7 +132,9 @@ export function buildConfig(args: MountArgs): MountConfig {
       backgroundUploads,
     },
     foreground: args.foreground,
-    debug: args.debug,
+    debug: logLevel === 'debug',
+    logLevel,
+    logFormat: args['log-format'],
     allowOther: args['allow-other'],
   };
 }
@@ -147,7 +161,8 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   // The background daemon (and -f with --log-file) writes its own log file, so SIGHUP can reopen it
   // after logrotate moved it.
   const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(config.s3.bucket)) : undefined;
-  const log = createLogger(config.debug ? 'debug' : 'info', logFile?.write);
+  const sink = logFile?.write ?? ((line: string) => void process.stderr.write(line));
+  const log = createLogger(config.logLevel, sink, config.logFormat);
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.
   process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
@@ -174,6 +189,14 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
     running.reload();
     logFile?.reopen();
     log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
+  });
+  // SIGUSR2: one step more verbose (info → debug), or back; the change is logged whatever the level.
+  process.on('SIGUSR2', () => {
+    const before = log.level;
+    log.level = toggledLevel(config.logLevel, before);
+    const change = log.level === before ? `log level stays ${before} (nothing is more verbose)` : `log level ${before} → ${log.level}`;
+    const back = log.level !== config.logLevel ? ` (SIGUSR2 again goes back to ${config.logLevel})` : '';
+    sink(formatLine(config.logFormat, 'info', `received SIGUSR2: ${change}${back}`, { signal: 'SIGUSR2', from: before, to: log.level }));
   });
   await running.ended;
   await control?.close();

@@ -22,6 +22,9 @@ export interface S3RequestEvent {
   readonly requestId: string | undefined;
 }
 
+/** Receives one line per request, and the same facts as fields for structured (JSON) logs. */
+export type RequestLogger = (line: string, fields: Readonly<Record<string, string | number | undefined>>) => void;
+
 /** diagnostics_channel name of S3RequestEvent. */
 export const S3_REQUEST_CHANNEL = 'bucketfs:s3:request';
 const requestChannel = diagnosticsChannel.channel(S3_REQUEST_CHANNEL);
@@ -42,7 +45,7 @@ export class S3Context {
   readonly clients: S3Clients;
   readonly capabilities: CapabilityTracker;
   readonly #requestTimeoutMs: number;
-  readonly #logger: ((line: string) => void) | undefined;
+  readonly #logger: RequestLogger | undefined;
 
   constructor(options: {
     bucket: string;
@@ -50,7 +53,7 @@ export class S3Context {
     clients: S3Clients;
     capabilities: CapabilityTracker;
     requestTimeoutMs: number;
-    logger: ((line: string) => void) | undefined;
+    logger: RequestLogger | undefined;
   }) {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
@@ -63,7 +66,7 @@ export class S3Context {
   /** A context with clients of its own for `config`; close it with `clients.destroy()`. */
   static create(
     config: S3Config,
-    options: { capabilities?: Partial<ServerCapabilities>; logger?: (line: string) => void; notice?: (line: string) => void } = {},
+    options: { capabilities?: Partial<ServerCapabilities>; logger?: RequestLogger; notice?: (line: string) => void } = {},
   ): S3Context {
     const capabilities = new CapabilityTracker(config, options.capabilities, options.notice);
     return new S3Context({
@@ -121,6 +124,7 @@ export class S3Context {
         `s3 ${op} ${JSON.stringify(this.prefix + key)} ${trace.status ?? '-'} ${durationMs}ms` +
           (errorCode !== undefined ? ` ${errorCode}` : '') +
           (trace.requestId !== undefined && errorCode !== undefined ? ` request-id=${trace.requestId}` : ''),
+        { op, bucket: this.bucket, key: this.prefix + key, status: trace.status, durationMs, errorCode, requestId: trace.requestId },
       );
       if (requestChannel.hasSubscribers) {
         const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId };

@@ -15,7 +15,7 @@ import {
 import type { S3Config } from '../config.js';
 import type { LearnedCapability, ServerCapabilities, ServerKind } from './capabilities.js';
 import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
-import { S3Context, type RequestTrace } from './context.js';
+import { S3Context, type RequestLogger, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
 import { streamRange } from './get-stream.js';
@@ -44,7 +44,7 @@ export { copyPartSizeBytes } from './multipart-copy.js';
 
 export interface S3ObjectStoreOptions {
   /** Receives one line per S3 request (op, key, status, ms); pass it only when debugging. */
-  readonly logger?: (line: string) => void;
+  readonly logger?: RequestLogger;
   /**
    * Receives one line when the store learns something about the server (its kind, a capability a
    * server proved wrong, a journal it cannot write): worth an info line in the mount's log.
