@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { cleanupCommand } from './cli/cleanup.js';
+import { configArgs, firstPositional, flagValue, loadConfigFile, type CommandOptions } from './cli/config-file.js';
 import { doctorCommand } from './cli/doctor.js';
 import { mountCommand, mountOptions, type MountArgs } from './cli/mount.js';
 import { buildS3Config, durationOption, s3Options, UsageError } from './cli/options.js';
@@ -14,7 +15,6 @@ import { statusCommand, syncCommand } from './control/commands.js';
 import { CredentialsError, loadPasswdKeys } from './credentials.js';
 import { unmountCommand } from './daemon.js';
 import { helperCall } from './fstab.js';
-import { MountError } from './run.js';
 
 export { buildConfig } from './cli/mount.js';
 export { parseSource } from './cli/options.js';
@@ -44,6 +44,52 @@ function cleanupOptions(y: Argv) {
       'Incomplete multipart uploads are billed until aborted. By default only the uploads bucketfs on this machine started ' +
         '(recorded in ~/.cache/bucketfs/uploads) are aborted, and never one a running bucketfs may still complete.',
     );
+}
+
+/** The commands that read the config file, by the builder of their options. */
+const CONFIG_COMMANDS: Readonly<Record<string, (y: Argv) => Argv<unknown>>> = { mount: mountOptions, doctor: doctorOptions, cleanup: cleanupOptions };
+/** Not options a config file may set: positionals, yargs' own flags, the file itself. */
+const NOT_CONFIGURABLE = new Set(['help', 'version', 'config', 'source', 'mountpoint']);
+
+/** yargs' table of declared options (getOptions() exists at run time; its types lag behind). */
+interface DeclaredOptions {
+  readonly boolean: string[];
+  readonly number: string[];
+  readonly string: string[];
+  readonly choices: Record<string, readonly string[]>;
+  readonly alias: Record<string, string[]>;
+}
+
+function declaredOptions(build: (y: Argv) => Argv<unknown>): DeclaredOptions {
+  return (build(yargs([])) as unknown as { getOptions(): DeclaredOptions }).getOptions();
+}
+
+function configurable(options: DeclaredOptions): CommandOptions {
+  const aliases = new Set(Object.values(options.alias).flat());
+  const keep = (names: readonly string[]) => new Set(names.filter((n) => !NOT_CONFIGURABLE.has(n) && !aliases.has(n)));
+  return {
+    booleans: keep(options.boolean),
+    numbers: keep(options.number),
+    strings: keep([...options.string, ...Object.keys(options.choices)]),
+    choices: new Map(Object.entries(options.choices).map(([name, values]) => [name, values.map(String)])),
+  };
+}
+
+/**
+ * `raw` with the config file's options inserted after the command name (see cli/config-file.ts):
+ * the top level, then the section of the bucket the command names; the user's flags come last and win.
+ */
+async function withConfigFile(raw: readonly string[]): Promise<string[]> {
+  const [command, ...rest] = raw;
+  const build = command === undefined ? undefined : CONFIG_COMMANDS[command];
+  if (command === undefined || build === undefined || rest.includes('--help')) return [...raw];
+  const config = await loadConfigFile(flagValue(rest, 'config'));
+  if (config === undefined) return [...raw];
+  const tables = Object.values(CONFIG_COMMANDS).map((b) => configurable(declaredOptions(b)));
+  const known = new Set(tables.flatMap((t) => [...t.booleans, ...t.numbers, ...t.strings]));
+  const declared = declaredOptions(build);
+  const source = firstPositional(rest, new Set(declared.boolean));
+  return [command, ...configArgs(config, source?.split(':')[0], configurable(declared), known), ...rest];
 }
 
 type DoctorArgs = Awaited<ReturnType<ReturnType<typeof doctorOptions>['parseAsync']>>;
@@ -100,7 +146,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const write = (text: string): void => void process.stdout.write(text);
   let exitCode = 0;
   try {
-    await yargs(raw)
+    // The background daemon is started with `raw` as the user gave it: it reads the config file itself.
+    await yargs(await withConfigFile(raw))
       .scriptName('bucketfs')
       // A flag given twice takes its last value, as in most tools, instead of becoming an array.
       .parserConfiguration({ 'duplicate-arguments-array': false })
@@ -169,7 +216,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       .parseAsync();
     return exitCode;
   } catch (e) {
-    const message = e instanceof UsageError || e instanceof MountError ? e.message : (e as Error).message;
+    // One line, also for yargs' own multi-line messages ("Invalid values:\n  Argument: …").
+    const message = (e as Error).message.replace(/\s*\n\s*/g, ' ');
     process.stderr.write(`bucketfs: ${message}\n`);
     return e instanceof UsageError ? 2 : 1;
   }

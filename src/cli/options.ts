@@ -87,7 +87,13 @@ export function s3Options<T>(y: Argv<T>) {
       type: 'string',
       describe: 'NAME=VALUE[,NAME=VALUE…]: what the server can do, over what bucketfs detects (bucketfs doctor lists them), e.g. uploadPartCopyConditions=false',
     })
-    .option('retry-max-delay', { type: 'number', describe: `longest wait between two attempts, seconds (default ${s.retryMaxDelayMs / 1000})` });
+    .option('retry-max-delay', { type: 'number', describe: `longest wait between two attempts, seconds (default ${s.retryMaxDelayMs / 1000})` })
+    .option('config', {
+      type: 'string',
+      describe:
+        'JSON file of options by their long names, optionally per bucket ({"endpoint": "127.0.0.1:9000", "buckets": {"photos": {"read-only": true}}}); ' +
+        'default $XDG_CONFIG_HOME/bucketfs/config.json (~/.config/bucketfs/config.json) when it exists; flags on the command line win',
+    });
 }
 
 type S3Args = Awaited<ReturnType<ReturnType<typeof s3Options>['parseAsync']>>;
