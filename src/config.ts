@@ -13,6 +13,16 @@ const GiB = 1024 * MiB;
 /** How the SDK computes request checksums: `when-required` is what S3-compatible servers accept. */
 export type ChecksumMode = 'when-required' | 'when-supported';
 
+/**
+ * Server-side encryption of what a mount writes: SSE-S3 (the server's keys), SSE-KMS (a KMS key,
+ * the bucket's default one when keyId is undefined) or SSE-C (the customer's 32-byte key, which
+ * every read and copy must send too).
+ */
+export type Encryption =
+  | { readonly kind: 's3' }
+  | { readonly kind: 'kms'; readonly keyId: string | undefined }
+  | { readonly kind: 'c'; readonly key: Uint8Array };
+
 export interface S3Config {
   readonly bucket: string;
   /** Key prefix the mount shows, '' or ending in '/'. */
@@ -52,6 +62,10 @@ export interface S3Config {
   readonly uploadJournalDir?: string;
   /** Server capabilities set by the user (`--capability NAME=VALUE`) over detection. */
   readonly capabilities?: Partial<ServerCapabilities>;
+  /** Encryption of every PutObject, CreateMultipartUpload and CopyObject (SSE-C: of reads too). Default none: the bucket's own default. */
+  readonly encryption?: Encryption;
+  /** x-amz-storage-class of every object written, copies included (any name the server takes). Default none: the server's default. */
+  readonly storageClass?: string;
 }
 
 export interface CacheConfig {

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from './options.js';
+import { UsageError } from './usage-error.js';
 
 /** $XDG_CONFIG_HOME/bucketfs/config.json, else ~/.config/bucketfs/config.json. */
 export function defaultConfigFile(): string {

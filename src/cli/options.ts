@@ -5,8 +5,10 @@
 import type { Argv } from 'yargs';
 import { DEFAULTS, parseSize, type ChecksumMode, type S3Config } from '../config.js';
 import { parseCapabilityOverrides, type ServerCapabilities } from '../s3/capabilities.js';
+import { encryptionOption, encryptionOptions, storageClassOption } from './encryption-options.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** `bucket` or `bucket:prefix/inside` → bucket and a prefix that is '' or ends in '/'. */
 export function parseSource(source: string): { bucket: string; prefix: string } {
@@ -64,7 +66,7 @@ const S3_OPTIONS = ['endpoint', 'secure', 'region', 'path-style', 'profile', 'pa
 /** The S3 option group; credentials never come from the command line (the AWS chain provides them). */
 export function s3Options<T>(y: Argv<T>) {
   const s = DEFAULTS.s3;
-  return y
+  return encryptionOptions(y)
     .group(S3_OPTIONS, 'S3:')
     .option('endpoint', {
       type: 'string',
@@ -170,5 +172,7 @@ export function buildS3Config(args: S3Args, source: string, maxSockets: number =
     maxSockets,
     uploadJournalDir: DEFAULTS.uploadJournalDir,
     capabilities: capabilityOption(args.capability),
+    encryption: encryptionOption(args),
+    storageClass: storageClassOption(args['storage-class']),
   };
 }
