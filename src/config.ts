@@ -144,6 +144,8 @@ export interface MountConfig {
   readonly logLevel: LogLevel;
   /** `text` for people, `json` one object per line. Default text. */
   readonly logFormat: LogFormat;
+  /** Where the Prometheus /metrics endpoint listens (and only there). Default none: no endpoint. */
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly allowOther: boolean;
 }
 

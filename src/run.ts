@@ -253,7 +253,7 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       uptimeSeconds: Math.round((now - startedAt.getTime()) / 1000),
       writeBack: config.write.writeBack,
       readOnly: config.posix.readOnly,
-      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses },
+      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses, diskHits: cache.diskHits },
       spool: { dir: spool.instanceDir, usedBytes: spool.usedBytes, capacityBytes: spool.capacityBytes },
       openFiles: { writing: activity.files.filter((f) => f.users > 0).length, reading: activity.readers },
       uploads: { inFlight: uploadStatuses(activity, now), pending: pendingStatuses(activity), pendingRetries: activity.pendingRetries },

@@ -11,6 +11,8 @@ import { startControlServer } from '../control/server.js';
 import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, writePidFile } from '../daemon.js';
 import { LogFile } from '../log-file.js';
 import { createLogger, formatLine, LOG_FORMATS, LOG_LEVELS, toggledLevel, type LogFormat, type LogLevel } from '../log.js';
+import { openMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
+import type { MetricsAddress } from '../metrics/server.js';
 import { healDeadMount, startMount } from '../run.js';
 import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
 
@@ -58,7 +60,7 @@ export function mountOptions(y: Argv) {
       describe: 'close() and fsync() return once the data is durable in the local spool; uploads follow in the background (bucketfs sync waits for them)',
     })
     .option('background-uploads', { type: 'number', describe: `files uploaded at once in the background (default ${DEFAULTS.write.backgroundUploads})` })
-    .group(['foreground', 'log-level', 'debug', 'log-format', 'log-file'], 'Daemon:')
+    .group(['foreground', 'log-level', 'debug', 'log-format', 'log-file', 'metrics'], 'Daemon:')
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
     .option('log-level', {
       choices: LOG_LEVELS,
@@ -66,6 +68,10 @@ export function mountOptions(y: Argv) {
     })
     .option('debug', { type: 'boolean', default: false, describe: 'the same as --log-level debug' })
     .option('log-format', { choices: LOG_FORMATS, default: 'text' as LogFormat, describe: 'text for people, or json: one object per line with ts, level, msg and the fields of the event' })
+    .option('metrics', {
+      type: 'string',
+      describe: 'serve Prometheus metrics at http://HOST:PORT/metrics, bound to that address only (e.g. 127.0.0.1:9100): operations, S3 requests, bytes, latencies, caches, uploads',
+    })
     .option('log-file', {
       type: 'string',
       describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
@@ -82,6 +88,15 @@ function diskCacheDir(dir: string | undefined, size: string | undefined): string
 }
 
 export type MountArgs = Awaited<ReturnType<ReturnType<typeof mountOptions>['parseAsync']>>;
+
+/** `HOST:PORT` (IPv6 in brackets) to listen on; port 0 lets the system choose. */
+export function metricsOption(value: string | undefined): MetricsAddress | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(String(value).trim());
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535) throw new UsageError(`--metrics '${value}' is not HOST:PORT: use e.g. 127.0.0.1:9100 (the address the endpoint listens on, and only there)`);
+  return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
 
 /** --log-level, with --debug as its synonym for debug. */
 function logLevelOption(level: LogLevel | undefined, debug: boolean): LogLevel {
@@ -135,6 +150,7 @@ export function buildConfig(args: MountArgs): MountConfig {
     debug: logLevel === 'debug',
     logLevel,
     logFormat: args['log-format'],
+    metrics: metricsOption(args.metrics),
     allowOther: args['allow-other'],
   };
 }
@@ -168,11 +184,19 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
   process.on('uncaughtException', (e) => log.error(`unexpected error: ${e.stack ?? String(e)}`));
   let running;
+  let metrics: MetricsEndpoint | undefined;
   try {
+    // First, so a port in use fails the mount before anything is mounted.
+    if (config.metrics !== undefined) metrics = await openMetrics(config.metrics);
     running = await startMount(config, log);
   } catch (e) {
+    await metrics?.close();
     reportToParent({ ok: false, message: (e as Error).message });
     throw e;
+  }
+  if (metrics !== undefined) {
+    metrics.attach(running.status);
+    log.info(`metrics at ${metrics.url}`);
   }
   await writePidFile(running.mountpoint, args['log-file']);
   // Without it the mount still works; only `bucketfs status` and `sync` cannot reach it.
@@ -200,6 +224,7 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   });
   await running.ended;
   await control?.close();
+  await metrics?.close();
   await removePidFile(running.mountpoint);
 }
 

@@ -20,6 +20,8 @@ export interface S3RequestEvent {
   /** The StoreError code when the request failed. */
   readonly errorCode: string | undefined;
   readonly requestId: string | undefined;
+  /** Body bytes sent (PutObject, UploadPart); undefined for requests without a body. */
+  readonly bytesSent: number | undefined;
 }
 
 /** Receives one line per request, and the same facts as fields for structured (JSON) logs. */
@@ -33,6 +35,8 @@ const requestChannel = diagnosticsChannel.channel(S3_REQUEST_CHANNEL);
 export interface RequestTrace {
   status?: number;
   requestId?: string;
+  /** The request's body size, for the event (uploaded bytes). */
+  bytesSent?: number;
 }
 
 function metadataOf(out: unknown): { httpStatusCode?: number; requestId?: string } | undefined {
@@ -127,7 +131,7 @@ export class S3Context {
         { op, bucket: this.bucket, key: this.prefix + key, status: trace.status, durationMs, errorCode, requestId: trace.requestId },
       );
       if (requestChannel.hasSubscribers) {
-        const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId };
+        const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId, bytesSent: trace.bytesSent };
         requestChannel.publish(event);
       }
     }

@@ -239,8 +239,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: WriteOptions): Promise<PutResult> {
     const ctx = this.#ctx;
-    const out = await ctx.request('PUT', key, () =>
-      ctx.clients.upload.send(
+    const out = await ctx.request('PUT', key, (trace) => {
+      trace.bytesSent = body.byteLength;
+      return ctx.clients.upload.send(
         new PutObjectCommand({
           Bucket: ctx.bucket,
           Key: ctx.full(key),
@@ -250,8 +251,8 @@ export class S3ObjectStore implements ObjectStore {
           ContentType: options.contentType,
         }),
         ctx.timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
-      ),
-    );
+      );
+    });
     return { etag: quoteEtag(out.ETag) || (await this.#etagAfterWrite(key)) };
   }
 

@@ -70,8 +70,9 @@ export class S3Upload implements MultipartUpload {
 
   async uploadPart(partNumber: number, body: Uint8Array): Promise<PartRef> {
     const ctx = this.#ctx;
-    const res = await ctx.request('UPLOAD-PART', this.key, () =>
-      ctx.clients.upload.send(
+    const res = await ctx.request('UPLOAD-PART', this.key, (trace) => {
+      trace.bytesSent = body.byteLength;
+      return ctx.clients.upload.send(
         new UploadPartCommand({
           Bucket: ctx.bucket,
           Key: ctx.full(this.key),
@@ -81,8 +82,8 @@ export class S3Upload implements MultipartUpload {
           ContentLength: body.byteLength,
         }),
         ctx.timeoutFor(body.byteLength, UPLOAD_FLOOR_BYTES_PER_SECOND),
-      ),
-    );
+      );
+    });
     if (!res.ETag) throw this.#missingEtag('UPLOAD-PART', partNumber);
     return { partNumber, etag: quoteEtag(res.ETag) };
   }

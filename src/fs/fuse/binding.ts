@@ -5,6 +5,8 @@
 // none where an upload may be finishing, a bound from the S3 retry budget elsewhere.
 
 import { execFile } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type Fuse from 'fuse-native';
 import type { FuseOps, FuseOptions, FuseStat, FuseStatfs, OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
@@ -25,6 +27,20 @@ export interface BindingOptions {
   /** Keep a file's page cache across opens while its size and mtime are unchanged (auto_cache). */
   readonly keepPageCache: boolean;
 }
+
+/** One answered FUSE operation, published on FUSE_OP_CHANNEL (for metrics, see src/metrics). */
+export interface FuseOpEvent {
+  readonly op: string;
+  readonly durationMs: number;
+  /** The errno name answered (ENOENT...), undefined on success. */
+  readonly errno: string | undefined;
+  /** Bytes a read returned or a write took. */
+  readonly bytes: number | undefined;
+}
+
+/** diagnostics_channel name of FuseOpEvent. */
+export const FUSE_OP_CHANNEL = 'bucketfs:fuse:op';
+const opChannel = diagnosticsChannel.channel(FUSE_OP_CHANNEL);
 
 const TYPE_BITS: Record<EntryKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 };
 /** chown(2)'s "leave unchanged", as fuse-native passes it: -1, or its 32-bit unsigned form. */
@@ -86,8 +102,18 @@ const UNBOUNDED: readonly OpName[] = [
 export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
   /** Runs one operation and answers FUSE exactly once. */
   const run = <T>(op: string, path: string, work: () => Promise<T>, reply: (errno: number, value?: T) => void) => {
+    const started = performance.now();
+    const publish = (errno: string | undefined, value?: T): void => {
+      if (!opChannel.hasSubscribers) return;
+      const bytes = op === 'read' && Buffer.isBuffer(value) ? value.length : op === 'write' && typeof value === 'number' ? value : undefined;
+      const event: FuseOpEvent = { op, durationMs: performance.now() - started, errno, bytes };
+      opChannel.publish(event);
+    };
     work().then(
-      (value) => reply(0, value),
+      (value) => {
+        publish(undefined, value);
+        reply(0, value);
+      },
       (error: unknown) => {
         const { errno, name, unexpected } = toErrno(error);
         if (unexpected) {
@@ -96,6 +122,7 @@ export function createOps(fs: S3Filesystem, log: Logger): FuseOps {
         } else if (log.debugEnabled) {
           log.debug(`${op} ${path}: ${name}`);
         }
+        publish(name);
         reply(-errno);
       },
     );
