@@ -14,6 +14,7 @@ import { DEFAULTS } from './config.js';
 import { statusCommand, syncCommand } from './control/commands.js';
 import { CredentialsError, loadPasswdKeys } from './credentials.js';
 import { unmountCommand } from './daemon.js';
+import { DEFAULT_EXPIRES_SECONDS, urlCommand } from './cli/url.js';
 import { helperCall } from './fstab.js';
 
 export { buildConfig } from './cli/mount.js';
@@ -21,7 +22,7 @@ export { parseSource } from './cli/options.js';
 
 /** The daemon is always started through bin/bucketfs, whichever front end (mount.bucketfs) ran. */
 const BUCKETFS_BIN = fileURLToPath(new URL('../../bin/bucketfs', import.meta.url));
-const COMMANDS = new Set(['mount', 'unmount', 'status', 'sync', 'doctor', 'cleanup']);
+const COMMANDS = new Set(['mount', 'unmount', 'status', 'sync', 'url', 'doctor', 'cleanup']);
 
 function doctorOptions(y: Argv) {
   return s3Options(y.positional('source', { type: 'string', demandOption: true, describe: 'bucket or bucket:prefix to probe' }))
@@ -188,6 +189,24 @@ export async function main(argv: readonly string[]): Promise<number> {
         },
       )
       .command(
+        'url <file>',
+        'print a presigned URL of the object behind a file in a mount: GET it with curl or a browser, or --put a new version',
+        (y) =>
+          y
+            .positional('file', { type: 'string', demandOption: true, describe: 'a file in a running bucketfs mount (with --put it may not exist yet)' })
+            .option('expires', { type: 'string', describe: `how long the URL works: 90s, 30m, 12h, 7d (at most 7d, S3's limit; default ${DEFAULT_EXPIRES_SECONDS / 3600}h)` })
+            .option('put', { type: 'boolean', default: false, describe: 'a URL that uploads a new version of the file (curl -T FILE URL) instead of reading it' })
+            .example('curl -o copy.bin "$($0 url ~/bucket/big.bin --expires 10m)"', 'download through a presigned URL')
+            .example('curl -T new.bin "$($0 url ~/bucket/new.bin --put)"', 'upload a new version')
+            .epilogue(
+              'The daemon of the mount signs the URL with its credentials; anyone holding it may read (or, with --put, replace) that one object until it expires. ' +
+                'With --sse s3 or kms a PUT must send the encryption headers printed on stderr; with --sse c no URL can be made.',
+            ),
+        async (args) => {
+          exitCode = await urlCommand(String(args.file), { expires: args.expires, put: args.put }, process.stdout, process.stderr);
+        },
+      )
+      .command(
         'doctor <source>',
         'probe an S3 server and bucket: what works, what does not, and what to do about it',
         (y) => doctorOptions(y),
@@ -205,7 +224,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       )
       .example('$0 mount my-bucket ~/bucket', 'AWS S3, credentials from the environment or ~/.aws')
       .example('$0 mount photos:2024/ /mnt/photos --endpoint http://127.0.0.1:9000', 'MinIO, a prefix of a bucket')
-      .demandCommand(1, 'name a command: mount, unmount, sync, status, doctor or cleanup')
+      .demandCommand(1, 'name a command: mount, unmount, sync, status, url, doctor or cleanup')
       .strict()
       .fail((message, error) => {
         throw error ?? new UsageError(message);

@@ -14,10 +14,11 @@ import { MountCounters } from './control/counters.js';
 import type { MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
 import { S3Filesystem } from './fs/filesystem.js';
 import type { OpenFilesActivity } from './fs/open-files.js';
+import { fileKey, toFsPath } from './fs/names.js';
 import { Spool } from './fs/spool.js';
 import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
-import { S3ObjectStore } from './s3/s3-object-store.js';
+import { S3ObjectStore, type PresignedUrl } from './s3/s3-object-store.js';
 import { describeMountError } from './cli/advice.js';
 import { isStoreError } from './s3/store-error.js';
 
@@ -83,6 +84,8 @@ export interface RunningMount {
   syncProgress(): SyncProgress;
   /** SIGHUP: drop cached metadata. */
   reload(): void;
+  /** `bucketfs url`: a presigned GET or PUT of the object behind `path` (a path in the mount). */
+  presign(path: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl>;
 }
 
 /** Per-upload rates from the OpenFile counters. */
@@ -277,6 +280,8 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     return { failed: await filesystem.syncAll() };
   };
   const reload = (): void => filesystem.dropMetadataCaches();
+  // A path in the mount is its key below the mount's prefix (the core's rule, fileKey).
+  const presign = async (file: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl> => store.presign(fileKey(toFsPath(file)), method, expiresSeconds);
 
-  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload };
+  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload, presign };
 }

@@ -18,6 +18,7 @@ import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
 import { S3Context, type RequestLogger, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
+import { presign, type PresignedUrl } from './presign.js';
 import { streamRange } from './get-stream.js';
 import {
   S3_LIMITS,
@@ -41,6 +42,7 @@ import { copySource, decodeListedName, isMultipartEtag, lowerCaseKeys, parseCont
 
 export { S3_REQUEST_CHANNEL, type S3RequestEvent } from './context.js';
 export { copyPartSizeBytes } from './multipart-copy.js';
+export { MAX_PRESIGN_SECONDS, type PresignedUrl } from './presign.js';
 
 export interface S3ObjectStoreOptions {
   /** Receives one line per S3 request (op, key, status, ms); pass it only when debugging. */
@@ -69,6 +71,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   readonly #ctx: S3Context;
   readonly #retry: RetryPolicy;
+  readonly #encryption: S3Config['encryption'];
   readonly #journal: UploadJournal | undefined;
   /** What uploads and multipart copies need of this store. */
   readonly #uploadStore: UploadStore;
@@ -80,6 +83,7 @@ export class S3ObjectStore implements ObjectStore {
     this.limits = { ...S3_LIMITS, ...options.limits };
     this.description = `s3://${config.bucket}/${config.prefix} at ${endpointLabel(config)}`;
     this.#retry = config;
+    this.#encryption = config.encryption;
     this.#ctx = S3Context.create(config, options);
     this.#journal = config.uploadJournalDir !== undefined ? new UploadJournal(config.uploadJournalDir, endpointLabel(config), options.notice) : undefined;
     this.#uploadStore = {
@@ -350,6 +354,11 @@ export class S3ObjectStore implements ObjectStore {
   /** Aborts an upload by id: one a crashed mount left (its id is in the spool record). */
   async abortUpload(key: string, uploadId: string): Promise<void> {
     await abortUploadById(this.#ctx, key, uploadId);
+  }
+
+  /** A presigned GET or PUT of `key` (see presign.ts); no request is sent. */
+  presign(key: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl> {
+    return presign(this.#ctx, this.#encryption, key, method, expiresSeconds);
   }
 
   async checkAccess(): Promise<void> {

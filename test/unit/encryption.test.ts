@@ -16,10 +16,11 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type S3Config } from '../../src/config.js';
 import { CapabilityTracker } from '../../src/s3/capabilities.js';
 import { createS3Clients } from '../../src/s3/client.js';
+import { useFakeAwsKeys } from '../support/fake-keys.js';
 
 const KEY = randomBytes(32);
 const KEY_MD5 = createHash('md5').update(KEY).digest('base64');
@@ -90,17 +91,7 @@ const SSE_C_SOURCE = {
 
 describe('encryption and storage class on the wire', () => {
   // Requests are signed before they are recorded: any keys will do, no server sees them.
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-  beforeAll(() => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
-    process.env.AWS_SECRET_ACCESS_KEY = 'not-a-secret';
-  });
-  afterAll(() => {
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
+  useFakeAwsKeys();
 
   it('none by default: not one header', async () => {
     for (const headers of Object.values(await wire({}))) expect(headers).toEqual({});
