@@ -75,7 +75,15 @@ export function mountOptions(y: Argv) {
     .option('log-file', {
       type: 'string',
       describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
-    });
+    })
+    .example('$0 mount data ~/data --endpoint 127.0.0.1:9000 --no-secure', 'MinIO over plain http, the endpoint as mc takes it')
+    .example('$0 mount backups ~/backups --sse kms --storage-class STANDARD_IA --write-back', 'encrypted, infrequent-access objects; close() returns at local-disk speed')
+    .example('$0 mount data ~/data --metrics 127.0.0.1:9464 --log-format json', 'Prometheus metrics and JSON log lines for a monitoring stack')
+    .epilogue(
+      'Credentials come from the AWS chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, ~/.aws) or a passwd file, never from the command line. ' +
+        'Options may also come from ~/.config/bucketfs/config.json (--config). In the background the command returns once the mount is ready, ' +
+        'or exits non-zero with one line saying what is wrong. kill -HUP PID drops cached metadata and reopens the log; kill -USR2 PID toggles debug logging.',
+    );
 }
 
 function diskCacheDir(dir: string | undefined, size: string | undefined): string | undefined {
