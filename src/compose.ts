@@ -13,12 +13,14 @@ import { DiskCache } from './cache/disk-cache.js';
 import { MemoryBudget } from './cache/memory-budget.js';
 import { describeMountError } from './cli/advice.js';
 import { AllBuckets } from './fs/all-buckets.js';
+import { FsError } from './fs/errno.js';
 import { S3Filesystem } from './fs/filesystem.js';
+import { fileKey, toFsPath } from './fs/names.js';
 import type { MountedFilesystem } from './fs/operations.js';
 import { Spool } from './fs/spool.js';
 import { spoolLeftovers } from './fs/spool-leftovers.js';
 import { S3BucketAdmin, type BucketInfo } from './s3/bucket-admin.js';
-import { endpointLabel, S3ObjectStore } from './s3/s3-object-store.js';
+import { endpointLabel, S3ObjectStore, type PresignedUrl, type S3ObjectStoreOptions } from './s3/s3-object-store.js';
 import { isStoreError, type StoreError } from './s3/store-error.js';
 import { MountError } from './mount-error.js';
 
@@ -43,6 +45,8 @@ export interface Served {
   readonly spoolDir: string;
   /** Each bucket's spool and filesystem: the one bucket, or every bucket opened so far. */
   buckets(): ServedBucket[];
+  /** `bucketfs url`: a presigned GET or PUT of the object behind `path` (a path in the mount). */
+  presign(path: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl>;
   /** After the filesystem has synced and stopped: frees spools, sockets and the disk cache. */
   close(): Promise<void>;
 }
@@ -141,8 +145,9 @@ async function recoverSpool(filesystem: S3Filesystem, spool: Spool, log: Logger)
   }
 }
 
-function storeOptions(config: MountConfig, log: Logger, notice: (line: string) => void) {
-  return { logger: log.debugEnabled ? (line: string) => log.debug(line) : undefined, notice, capabilities: config.s3.capabilities };
+function storeOptions(config: MountConfig, log: Logger, notice: (line: string) => void): S3ObjectStoreOptions {
+  // The request logger is always given: SIGUSR2 may turn debug on later, and the logger drops lines below its level.
+  return { logger: (line, fields) => log.debug(line, fields), notice, capabilities: config.s3.capabilities };
 }
 
 /** One bucket, or a prefix of it: the store must answer a listing before anything else is made. */
@@ -180,6 +185,7 @@ export async function serveBucket(config: MountConfig, log: Logger, mountpoint: 
     blocks,
     spoolDir: parts.spool.instanceDir,
     buckets: () => [parts],
+    presign: (file, method, expiresSeconds) => store.presign(fileKey(toFsPath(file)), method, expiresSeconds),
     close: async () => {
       await parts.close();
       await disk?.close().catch((e: Error) => log.error(`closing the disk cache failed: ${e.message}`));
@@ -266,6 +272,17 @@ export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoi
     blocks,
     spoolDir: config.write.spoolDir,
     buckets: () => filesystem.opened().map(([, parts]) => parts),
+    presign: async (file, method, expiresSeconds) => {
+      // /BUCKET/KEY: signing needs no request, so a store made for it costs nothing.
+      const [, bucket = '', ...rest] = file.split('/');
+      if (bucket === '' || rest.length === 0) throw new FsError('EISDIR', `${file} is a bucket, not a file`);
+      const store = new S3ObjectStore(bucketConfig(config.s3, { name: bucket, region: undefined, createdAt: undefined }), storeOptions(config, log, shared.notice));
+      try {
+        return await store.presign(rest.join('/'), method, expiresSeconds);
+      } finally {
+        store.close();
+      }
+    },
     close: async () => {
       await filesystem.close();
       admin.close();

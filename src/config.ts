@@ -2,6 +2,7 @@
 // default in one place (DEFAULTS). The CLI builds it; nothing below src/run.ts parses flags.
 
 import os from 'node:os';
+import type { LogFormat, LogLevel } from './log.js';
 import type { ServerCapabilities } from './s3/capabilities.js';
 import path from 'node:path';
 
@@ -11,6 +12,16 @@ const GiB = 1024 * MiB;
 
 /** How the SDK computes request checksums: `when-required` is what S3-compatible servers accept. */
 export type ChecksumMode = 'when-required' | 'when-supported';
+
+/**
+ * Server-side encryption of what a mount writes: SSE-S3 (the server's keys), SSE-KMS (a KMS key,
+ * the bucket's default one when keyId is undefined) or SSE-C (the customer's 32-byte key, which
+ * every read and copy must send too).
+ */
+export type Encryption =
+  | { readonly kind: 's3' }
+  | { readonly kind: 'kms'; readonly keyId: string | undefined }
+  | { readonly kind: 'c'; readonly key: Uint8Array };
 
 export interface S3Config {
   readonly bucket: string;
@@ -51,6 +62,10 @@ export interface S3Config {
   readonly uploadJournalDir?: string;
   /** Server capabilities set by the user (`--capability NAME=VALUE`) over detection. */
   readonly capabilities?: Partial<ServerCapabilities>;
+  /** Encryption of every PutObject, CreateMultipartUpload and CopyObject (SSE-C: of reads too). Default none: the bucket's own default. */
+  readonly encryption?: Encryption;
+  /** x-amz-storage-class of every object written, copies included (any name the server takes). Default none: the server's default. */
+  readonly storageClass?: string;
 }
 
 export interface CacheConfig {
@@ -130,7 +145,14 @@ export interface MountConfig {
   readonly posix: PosixConfig;
   readonly write: WriteConfig;
   readonly foreground: boolean;
+  /** logLevel is debug (kept for callers that only ask "debug or not"). */
   readonly debug: boolean;
+  /** What the daemon logs at first (SIGUSR2 raises it one step). Default info. */
+  readonly logLevel: LogLevel;
+  /** `text` for people, `json` one object per line. Default text. */
+  readonly logFormat: LogFormat;
+  /** Where the Prometheus /metrics endpoint listens (and only there). Default none: no endpoint. */
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly allowOther: boolean;
 }
 

@@ -15,6 +15,7 @@ import type { MountedFilesystem } from './fs/operations.js';
 import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
 import { MountError } from './mount-error.js';
+import type { PresignedUrl } from './s3/s3-object-store.js';
 
 export { MountError } from './mount-error.js';
 
@@ -80,6 +81,8 @@ export interface RunningMount {
   syncProgress(): SyncProgress;
   /** SIGHUP: drop cached metadata. */
   reload(): void;
+  /** `bucketfs url`: a presigned GET or PUT of the object behind `path` (a path in the mount). */
+  presign(path: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl>;
 }
 
 /** Per-upload rates from the OpenFile counters. */
@@ -205,7 +208,7 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
       uptimeSeconds: Math.round((now - startedAt.getTime()) / 1000),
       writeBack: config.write.writeBack,
       readOnly: config.posix.readOnly,
-      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses },
+      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses, diskHits: cache.diskHits },
       spool: { dir: served.spoolDir, usedBytes: buckets.reduce((sum, b) => sum + b.spool.usedBytes, 0), capacityBytes: config.write.spoolSizeBytes },
       openFiles: openFilesOf(activity),
       uploads: { inFlight: uploadStatuses(activity, now), pending: pendingStatuses(activity), pendingRetries: activity.pendingRetries },
@@ -230,6 +233,8 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
     return { failed: await filesystem.syncAll() };
   };
   const reload = (): void => filesystem.dropMetadataCaches();
+  // A path in the mount is its key below the mount's prefix (the core's rule, fileKey).
+  const presign = (file: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl> => served.presign(file, method, expiresSeconds);
 
-  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload };
+  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload, presign };
 }

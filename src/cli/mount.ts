@@ -12,7 +12,9 @@ import { controlSocketPath } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
 import { defaultLogFile, isBackgroundDaemon, reportToParent, removePidFile, startInBackground, writePidFile } from '../daemon.js';
 import { LogFile } from '../log-file.js';
-import { createLogger } from '../log.js';
+import { createLogger, formatLine, LOG_FORMATS, LOG_LEVELS, toggledLevel, type LogFormat, type LogLevel } from '../log.js';
+import { openMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
+import type { MetricsAddress } from '../metrics/server.js';
 import { healDeadMount, startMount } from '../run.js';
 import { endpointLabel } from '../s3/s3-object-store.js';
 import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
@@ -70,13 +72,30 @@ export function mountOptions(y: Argv) {
       describe: 'close() and fsync() return once the data is durable in the local spool; uploads follow in the background (bucketfs sync waits for them)',
     })
     .option('background-uploads', { type: 'number', describe: `files uploaded at once in the background (default ${DEFAULTS.write.backgroundUploads})` })
-    .group(['foreground', 'debug', 'log-file'], 'Daemon:')
+    .group(['foreground', 'log-level', 'debug', 'log-format', 'log-file', 'metrics'], 'Daemon:')
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay in the foreground, log to stderr' })
-    .option('debug', { type: 'boolean', default: false, describe: 'log every S3 request and FUSE error' })
+    .option('log-level', {
+      choices: LOG_LEVELS,
+      describe: 'error, warn, info (the default) or debug (every S3 request and FUSE error); kill -USR2 PID raises it one step, a second SIGUSR2 lowers it back',
+    })
+    .option('debug', { type: 'boolean', default: false, describe: 'the same as --log-level debug' })
+    .option('log-format', { choices: LOG_FORMATS, default: 'text' as LogFormat, describe: 'text for people, or json: one object per line with ts, level, msg and the fields of the event' })
+    .option('metrics', {
+      type: 'string',
+      describe: 'serve Prometheus metrics at http://HOST:PORT/metrics, bound to that address only (e.g. 127.0.0.1:9100): operations, S3 requests, bytes, latencies, caches, uploads',
+    })
     .option('log-file', {
       type: 'string',
       describe: 'log file (default in the background ~/.cache/bucketfs/logs/BUCKET.log; with -f, stderr unless given); SIGHUP reopens it',
-    });
+    })
+    .example('$0 mount data ~/data --endpoint 127.0.0.1:9000 --no-secure', 'MinIO over plain http, the endpoint as mc takes it')
+    .example('$0 mount backups ~/backups --sse kms --storage-class STANDARD_IA --write-back', 'encrypted, infrequent-access objects; close() returns at local-disk speed')
+    .example('$0 mount data ~/data --metrics 127.0.0.1:9464 --log-format json', 'Prometheus metrics and JSON log lines for a monitoring stack')
+    .epilogue(
+      'Credentials come from the AWS chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, ~/.aws) or a passwd file, never from the command line. ' +
+        'Options may also come from ~/.config/bucketfs/config.json (--config). In the background the command returns once the mount is ready, ' +
+        'or exits non-zero with one line saying what is wrong. kill -HUP PID drops cached metadata and reopens the log; kill -USR2 PID toggles debug logging.',
+    );
 }
 
 function diskCacheDir(dir: string | undefined, size: string | undefined): string | undefined {
@@ -103,6 +122,21 @@ export function mountTarget(args: Pick<MountArgs, 'source' | 'mountpoint'>): { s
   return { source: first === ALL_BUCKETS ? undefined : first, mountpoint: String(args.mountpoint) };
 }
 
+/** `HOST:PORT` (IPv6 in brackets) to listen on; port 0 lets the system choose. */
+export function metricsOption(value: string | undefined): MetricsAddress | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(String(value).trim());
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535) throw new UsageError(`--metrics '${value}' is not HOST:PORT: use e.g. 127.0.0.1:9100 (the address the endpoint listens on, and only there)`);
+  return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** --log-level, with --debug as its synonym for debug. */
+function logLevelOption(level: LogLevel | undefined, debug: boolean): LogLevel {
+  if (debug && level !== undefined && level !== 'debug') throw new UsageError(`--debug means --log-level debug, not ${level}: give one of them`);
+  return debug ? 'debug' : (level ?? 'info');
+}
+
 export function buildConfig(args: MountArgs): MountConfig {
   const { source, mountpoint } = mountTarget(args);
   const partSizeBytes = sizeOption('part-size', args['part-size'], DEFAULTS.write.partSizeBytes, 5 * 1024 * 1024);
@@ -112,6 +146,7 @@ export function buildConfig(args: MountArgs): MountConfig {
   if (!Number.isInteger(backgroundUploads) || backgroundUploads < 1 || backgroundUploads > 64) throw new UsageError('--background-uploads must be a whole number from 1 to 64');
   const blockSizeBytes = sizeOption('block-size', args['block-size'], DEFAULTS.cache.blockSizeBytes, 64 * 1024);
   const memoryBudgetBytes = sizeOption('memory', args.memory, DEFAULTS.cache.memoryBudgetBytes, 16 * 1024 * 1024);
+  const logLevel = logLevelOption(args['log-level'], args.debug);
   return {
     mountpoint,
     allBuckets: source === undefined,
@@ -148,7 +183,10 @@ export function buildConfig(args: MountArgs): MountConfig {
       backgroundUploads,
     },
     foreground: args.foreground,
-    debug: args.debug,
+    debug: logLevel === 'debug',
+    logLevel,
+    logFormat: args['log-format'],
+    metrics: metricsOption(args.metrics),
     allowOther: args['allow-other'],
   };
 }
@@ -177,17 +215,26 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   // The background daemon (and -f with --log-file) writes its own log file, so SIGHUP can reopen it
   // after logrotate moved it.
   const logFile = isBackgroundDaemon() || args['log-file'] !== undefined ? new LogFile(args['log-file'] ?? defaultLogFile(logName)) : undefined;
-  const log = createLogger(config.debug ? 'debug' : 'info', logFile?.write);
+  const sink = logFile?.write ?? ((line: string) => void process.stderr.write(line));
+  const log = createLogger(config.logLevel, sink, config.logFormat);
   // A daemon that dies leaves a dead mount (ENOTCONN) and every open file with it: a stray error
   // in background work is logged, not fatal. Data paths report their own errors to their callers.
   process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
   process.on('uncaughtException', (e) => log.error(`unexpected error: ${e.stack ?? String(e)}`));
   let running;
+  let metrics: MetricsEndpoint | undefined;
   try {
+    // First, so a port in use fails the mount before anything is mounted.
+    if (config.metrics !== undefined) metrics = await openMetrics(config.metrics);
     running = await startMount(config, log);
   } catch (e) {
+    await metrics?.close();
     reportToParent({ ok: false, message: (e as Error).message });
     throw e;
+  }
+  if (metrics !== undefined) {
+    metrics.attach(running.status);
+    log.info(`metrics at ${metrics.url}`);
   }
   await writePidFile(running.mountpoint, args['log-file']);
   // Without it the mount still works; only `bucketfs status` and `sync` cannot reach it.
@@ -205,8 +252,17 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
     logFile?.reopen();
     log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
   });
+  // SIGUSR2: one step more verbose (info → debug), or back; the change is logged whatever the level.
+  process.on('SIGUSR2', () => {
+    const before = log.level;
+    log.level = toggledLevel(config.logLevel, before);
+    const change = log.level === before ? `log level stays ${before} (nothing is more verbose)` : `log level ${before} → ${log.level}`;
+    const back = log.level !== config.logLevel ? ` (SIGUSR2 again goes back to ${config.logLevel})` : '';
+    sink(formatLine(config.logFormat, 'info', `received SIGUSR2: ${change}${back}`, { signal: 'SIGUSR2', from: before, to: log.level }));
+  });
   await running.ended;
   await control?.close();
+  await metrics?.close();
   await removePidFile(running.mountpoint);
 }
 

@@ -41,7 +41,8 @@ export interface MountStatus {
   readonly uptimeSeconds: number;
   readonly writeBack: boolean;
   readonly readOnly: boolean;
-  readonly cache: { readonly sizeBytes: number; readonly capacityBytes: number; readonly hits: number; readonly misses: number };
+  /** diskHits: misses the disk cache (--cache-dir) served; absent from daemons before it was reported. */
+  readonly cache: { readonly sizeBytes: number; readonly capacityBytes: number; readonly hits: number; readonly misses: number; readonly diskHits?: number };
   readonly spool: { readonly dir: string; readonly usedBytes: number; readonly capacityBytes: number };
   /** Files open for writing (or holding unsaved data) and reader handles. */
   readonly openFiles: { readonly writing: number; readonly reading: number };

@@ -6,7 +6,7 @@
 import { type BucketLocationConstraint, CreateBucketCommand, DeleteBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
 import type { ServerCapabilities } from './capabilities.js';
-import { S3Context } from './context.js';
+import { S3Context, type RequestLogger } from './context.js';
 import { endpointLabel } from './s3-object-store.js';
 
 /** One bucket as ListBuckets shows it. */
@@ -37,9 +37,9 @@ export class S3BucketAdmin implements BucketAdmin {
   readonly description: string;
   readonly #ctx: S3Context;
   readonly #requestTimeoutMs: number;
-  readonly #logger: ((line: string) => void) | undefined;
+  readonly #logger: RequestLogger | undefined;
 
-  constructor(config: S3Config, options: { logger?: (line: string) => void; capabilities?: Partial<ServerCapabilities> } = {}) {
+  constructor(config: S3Config, options: { logger?: RequestLogger; capabilities?: Partial<ServerCapabilities> } = {}) {
     this.description = `every bucket at ${endpointLabel(config)}`;
     this.#ctx = S3Context.create({ ...config, bucket: '', prefix: '' }, options);
     this.#requestTimeoutMs = config.requestTimeoutMs;

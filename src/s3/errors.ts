@@ -79,7 +79,7 @@ const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   EADDRNOTAVAIL: 'address not available',
-  EPROTO: 'TLS protocol error (is it an http:// endpoint?)',
+  EPROTO: 'TLS protocol error (does the server speak plain http? then give http://HOST:PORT or --no-secure)',
   CERT_HAS_EXPIRED: 'TLS certificate expired',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
   SELF_SIGNED_CERT_IN_CHAIN: 'self-signed TLS certificate in chain',

@@ -8,6 +8,8 @@
 
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type Fuse from 'fuse-native';
 import type { FuseCaller, FuseOps, FuseOptions, FuseStat, FuseStatfs, OpName } from 'fuse-native';
 import type { Logger } from '../../log.js';
@@ -32,6 +34,20 @@ export interface BindingOptions {
   /** Keep a file's page cache across opens while its size and mtime are unchanged (auto_cache). */
   readonly keepPageCache: boolean;
 }
+
+/** One answered FUSE operation, published on FUSE_OP_CHANNEL (for metrics, see src/metrics). */
+export interface FuseOpEvent {
+  readonly op: string;
+  readonly durationMs: number;
+  /** The errno name answered (ENOENT...), undefined on success. */
+  readonly errno: string | undefined;
+  /** Bytes a read returned or a write took. */
+  readonly bytes: number | undefined;
+}
+
+/** diagnostics_channel name of FuseOpEvent. */
+export const FUSE_OP_CHANNEL = 'bucketfs:fuse:op';
+const opChannel = diagnosticsChannel.channel(FUSE_OP_CHANNEL);
 
 /** chown(2)'s "leave unchanged", as fuse-native passes it: -1, or its 32-bit unsigned form. */
 const UNCHANGED_IDS: ReadonlySet<number> = new Set([-1, 0xffffffff]);
@@ -117,9 +133,19 @@ export function createOps(fs: FilesystemOperations, log: Logger, callerOf: () =>
   };
   /** Runs one operation and answers FUSE exactly once. */
   const run = <T>(op: string, path: string, work: (who: Caller | undefined) => Promise<T>, reply: (errno: number, value?: T) => void) => {
+    const started = performance.now();
+    const publish = (errno: string | undefined, value?: T): void => {
+      if (!opChannel.hasSubscribers) return;
+      const bytes = op === 'read' && Buffer.isBuffer(value) ? value.length : op === 'write' && typeof value === 'number' ? value : undefined;
+      const event: FuseOpEvent = { op, durationMs: performance.now() - started, errno, bytes };
+      opChannel.publish(event);
+    };
     // The caller is the dispatched request's only until the handler returns: read it first.
     work(caller()).then(
-      (value) => reply(0, value),
+      (value) => {
+        publish(undefined, value);
+        reply(0, value);
+      },
       (error: unknown) => {
         const { errno, name, unexpected } = toErrno(error);
         if (unexpected) {
@@ -128,6 +154,7 @@ export function createOps(fs: FilesystemOperations, log: Logger, callerOf: () =>
         } else if (log.debugEnabled) {
           log.debug(`${op} ${path}: ${name}`);
         }
+        publish(name);
         reply(-errno);
       },
     );
