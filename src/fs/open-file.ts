@@ -28,6 +28,7 @@ import {
 } from './metadata.js';
 import { MultipartSession, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, type PartSource } from './multipart-session.js';
 import { type FsPath, fileKey } from './names.js';
+import { UploadState } from './upload-state.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import type { PartLayout } from './part-layout.js';
@@ -96,16 +97,12 @@ export class OpenFile {
   /** User metadata other than our attribute headers: foreign headers and x-amz-meta-xattr. */
   #otherMetadata: Record<string, string>;
   #contentType: string | undefined;
-  /** Bumped by every change; an upload clears `dirty` only if nothing changed while it ran. */
-  #version = 0;
-  #uploadedVersion = -1;
-  #contentChanged: boolean;
-  /** Bumped by chmod/chown/utimens/xattr: a multipart upload created before must rewrite metadata. */
-  #explicitAttrsVersion = 0;
-  #sessionAttrsVersion = 0;
+  /** What the bucket lacks of this file (and the versions uploads compare). */
+  #changes: UploadState;
+  /** Header changes when the multipart session started: later ones need a self-copy after it. */
+  #sessionHeaderChanges = 0;
   #session: MultipartSession | undefined;
   #syncing: Promise<void> | undefined;
-  #unlinked = false;
   #closing: Promise<void> | undefined;
   #createdAt: string;
   /** The version the record on disk describes, and the one persist() made durable. */
@@ -126,8 +123,7 @@ export class OpenFile {
     this.#otherMetadata = init.base ? withoutAttrHeaders(init.base.metadata) : metadataWithXattrs({}, init.xattrs ?? new Map());
     this.#contentType = init.base?.contentType;
     // A new or truncated file must reach the bucket even if nothing is written to it.
-    this.#contentChanged = init.truncate || !init.base;
-    if (!this.#contentChanged) this.#uploadedVersion = this.#version;
+    this.#changes = new UploadState(init.truncate || !init.base ? 'content' : undefined);
     this.#createdAt = new Date(ctx.now()).toISOString();
   }
 
@@ -149,9 +145,7 @@ export class OpenFile {
     const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = record.metadata;
     file.#otherMetadata = other;
     file.#contentType = record.contentType;
-    file.#contentChanged = record.contentChanged || !init.base;
-    file.#version = 1;
-    file.#uploadedVersion = -1;
+    file.#changes = new UploadState(record.contentChanged || !init.base ? 'content' : 'headers', 1);
     file.#createdAt = record.createdAt;
     return file;
   }
@@ -172,22 +166,23 @@ export class OpenFile {
     return this.#attrs;
   }
 
+  /** Changed since the bucket's version, and still named (an unlinked file never uploads). */
   get dirty(): boolean {
-    return this.#uploadedVersion !== this.#version;
+    return this.#changes.dirty;
   }
 
   /** Created here and never written, truncated or uploaded: an empty new file. */
   get untouchedNewFile(): boolean {
-    return this.#base === undefined && this.#version === 0;
+    return this.#base === undefined && this.#changes.version === 0;
   }
 
   /** Content (not only attributes) differs from the bucket. */
   get contentDirty(): boolean {
-    return this.dirty && this.#contentChanged;
+    return this.#changes.contentDirty;
   }
 
   get unlinked(): boolean {
-    return this.#unlinked;
+    return this.#changes.unlinked;
   }
 
   get base(): RemoteObject | undefined {
@@ -200,7 +195,7 @@ export class OpenFile {
 
   /** The name is gone (unlink, or replaced by a rename): keep serving handles, never upload. */
   markUnlinked(): void {
-    this.#unlinked = true;
+    this.#changes.markUnlinked();
     // A crash now must not bring the bytes back.
     void this.#saveRecord();
   }
@@ -228,8 +223,8 @@ export class OpenFile {
    * a power cut leaves the next mount everything it needs to upload it.
    */
   async persist(): Promise<void> {
-    if (this.#unlinked || !this.dirty || this.#persistedVersion === this.#version) return;
-    const version = this.#version;
+    if (!this.dirty || this.#persistedVersion === this.#changes.version) return;
+    const version = this.#changes.version;
     const spool = await this.#spoolFileForWrite();
     try {
       await spool.sync();
@@ -321,8 +316,7 @@ export class OpenFile {
   /** chmod/chown/utimens on the open file: folded into the next upload. */
   setAttrs(attrs: Partial<PosixAttrs>): void {
     this.#attrs = { ...this.#attrs, ...attrs };
-    this.#version++;
-    this.#explicitAttrsVersion++;
+    this.#changes.headersChanged();
   }
 
   setXattrs(xattrs: ReadonlyMap<string, Buffer>): void {
@@ -331,8 +325,7 @@ export class OpenFile {
       throw new FsError('ENOSPC', `${this.#path}: S3 keeps at most 2 KiB of metadata per object`);
     }
     this.#otherMetadata = other;
-    this.#version++;
-    this.#explicitAttrsVersion++;
+    this.#changes.headersChanged();
   }
 
   /**
@@ -340,7 +333,7 @@ export class OpenFile {
    * Concurrent callers share one upload; a change made meanwhile is uploaded by a second round.
    */
   async sync(): Promise<void> {
-    while (this.dirty && !this.#unlinked) {
+    while (this.dirty) {
       this.#syncing ??= this.#upload().finally(() => (this.#syncing = undefined));
       await this.#syncing;
     }
@@ -363,7 +356,7 @@ export class OpenFile {
     await this.#session?.abort();
     this.#session = undefined;
     if (!this.#spoolFile) return;
-    if (this.dirty && !this.#unlinked) {
+    if (this.dirty) {
       await this.#spoolFile.keep(this.#reservedBytes);
     } else {
       await this.#spoolFile.discard(this.#reservedBytes);
@@ -380,8 +373,7 @@ export class OpenFile {
   // ---- internals ----
 
   #changed(start: number, end: number): void {
-    this.#version++;
-    this.#contentChanged = true;
+    this.#changes.contentChanged();
     this.#session?.touched(start, end);
     this.#recordSoon();
   }
@@ -399,23 +391,23 @@ export class OpenFile {
     }
     this.#recordTimer = setTimeout(() => {
       this.#recordTimer = undefined;
-      if (this.#recordedVersion !== this.#version) void this.#saveRecord();
+      if (this.#recordedVersion !== this.#changes.version) void this.#saveRecord();
     }, waitMs);
     this.#recordTimer.unref();
   }
 
   #state(): SpoolState {
-    if (this.#unlinked) return 'unlinked';
+    if (this.#changes.unlinked) return 'unlinked';
     if (!this.dirty) return 'uploaded';
     if (this.#progress) return 'uploading';
-    return this.#persistedVersion === this.#version ? 'queued' : 'writing';
+    return this.#persistedVersion === this.#changes.version ? 'queued' : 'writing';
   }
 
   /** Rewrites the record with the current state; a failure is logged (the data stays in any case). */
   async #saveRecord(state: SpoolState = this.#state()): Promise<void> {
     const spool = this.#spoolFile;
     if (!spool) return;
-    const version = this.#version;
+    const version = this.#changes.version;
     this.#lastRecordAtMs = Date.now();
     try {
       // A write-back file's records are all durable: replacing a durable record by one a power cut
@@ -458,7 +450,7 @@ export class OpenFile {
       baseLimitBytes: base ? this.#baseLimit : 0,
       sizeBytes: this.#sizeBytes,
       localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive] as const),
-      contentChanged: this.#contentChanged,
+      contentChanged: this.#changes.contentDirty,
       metadata,
       contentType,
       partSizeBytes: this.#ctx.layout.firstPartBytes,
@@ -541,7 +533,7 @@ export class OpenFile {
     // The record names the upload at once, so a crash can abort it.
     const onCreated = (): void => void this.#saveRecord();
     this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options, onCreated);
-    this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+    this.#sessionHeaderChanges = this.#changes.headerChanges;
     return this.#session;
   }
 
@@ -552,7 +544,7 @@ export class OpenFile {
   }
 
   async #upload(): Promise<void> {
-    const version = this.#version;
+    const snapshot = this.#changes.snapshot();
     const key = this.key;
     let options = this.writeOptions();
     const size = this.#sizeBytes;
@@ -563,7 +555,7 @@ export class OpenFile {
     try {
       // Exactly this content is on its way: a crash from here on leaves a record that says so.
       await this.#saveRecord('uploading');
-      if (!this.#contentChanged && this.#base && this.#base.key === key) {
+      if (snapshot.pending === 'headers' && this.#base && this.#base.key === key) {
         result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: this.#base.etag, sourceSizeBytes: this.#base.sizeBytes });
       } else if (size < this.#ctx.layout.firstPartBytes) {
         await this.#dropSession();
@@ -584,7 +576,7 @@ export class OpenFile {
         done = () => session.doneBytes;
         result = await active.finish(size, this.#partSource());
         this.#session = undefined;
-        if (this.#sessionAttrsVersion !== this.#explicitAttrsVersion) {
+        if (this.#sessionHeaderChanges !== this.#changes.headerChanges) {
           // chmod/utimens came after the upload was created (cp -a sets times last): rewrite them.
           // The mtime of plain writes is the one of the upload's start: not worth a copy.
           result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: result.etag || undefined, sourceSizeBytes: size });
@@ -610,10 +602,7 @@ export class OpenFile {
     });
     this.#baseLimit = Math.min(size, this.#sizeBytes);
     this.#progress = undefined;
-    if (this.#version === version) {
-      this.#uploadedVersion = version;
-      this.#contentChanged = false;
-    }
+    this.#changes.uploaded(snapshot);
     // 'uploaded' (this ETag) unless a write came meanwhile: a crash must not call our own upload a conflict.
     await this.#saveRecord();
   }
