@@ -70,7 +70,7 @@ describe('rsync -a', () => {
     await mustRun('diff', ['-r', '--no-dereference', source, at('rsync')]);
     expect(await snapshotTree(at('rsync'))).toEqual(sourceTree);
     await expectTreeInBucket('rsync', sourceTree);
-    // s3rver's multipart ETags are not the md5-of-md5s-N form (shared/README.md, defect 6).
+    // s3rver's multipart ETags are not the md5-of-md5s-N form (docs/TEST-SERVERS.md, s3rver defect 6).
     if (server.kind !== 's3rver') expect(etagPartCount((await headObject(client, bucket, `rsync/${ODD_ENTRIES.multipart}`))?.etag ?? '')).toBe(2);
 
     await remount();

@@ -28,7 +28,7 @@ const GID = process.getgid?.() ?? 0;
 const PART_FLAGS = ['--part-size', '5M'];
 /** Errno values python prints. */
 const EOPNOTSUPP = 95;
-/** s3rver's multipart ETags are not the md5-of-md5s-N form (shared/README.md, defect 6). */
+/** s3rver's multipart ETags are not the md5-of-md5s-N form (docs/TEST-SERVERS.md, s3rver defect 6). */
 const multipartEtags = server.kind !== 's3rver';
 
 let bucket: string;
@@ -221,7 +221,7 @@ describe('changing files in place', () => {
       await mustRun('dd', [`if=${path.join(local, 'patch')}`, `of=${path.join(debug.dir, 'edit/notrunc.bin')}`, 'bs=100000', `seek=${offset}`, 'oflag=seek_bytes', 'conv=notrunc', 'status=none']);
       const requests = (name: string) => (debug.log().match(new RegExp(`s3 ${name} "edit/notrunc\\.bin" 200 `, 'g')) ?? []).length;
       expect(requests('UPLOAD-PART')).toBe(server.kind === 'ceph' ? 1 : 4);
-      // s3rver answers UploadPartCopy with 501 (shared/README.md): bucketfs then sends the bytes.
+      // s3rver answers UploadPartCopy with 501 (docs/TEST-SERVERS.md, s3rver defect 4): bucketfs then sends the bytes.
       if (server.kind === 'ceph') expect(requests('UPLOAD-PART-COPY')).toBe(3);
     });
     if (multipartEtags) expect(etagPartCount((await head('edit/notrunc.bin')).etag)).toBe(4);
