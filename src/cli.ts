@@ -136,6 +136,7 @@ export async function mountHelperMain(argv: readonly string[]): Promise<number> 
   return main([argv[0] as string, argv[1] as string, ...call.args]);
 }
 
+/** The command line. Long on purpose: one declarative yargs chain, a command per block, read top to bottom like `bucketfs --help`. */
 export async function main(argv: readonly string[]): Promise<number> {
   // The SDK's multi-line "Node >= 22 soon" notice would precede every one-line error; engines says we run on 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

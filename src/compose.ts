@@ -215,7 +215,11 @@ function bucketLog(log: Logger, bucket: string): Logger {
   return { ...log, error: tagged(log.error), warn: tagged(log.warn), info: tagged(log.info), debug: tagged(log.debug) };
 }
 
-/** Every bucket the credentials can list, each opened on first use; those with spool leftovers at once. */
+/**
+ * Every bucket the credentials can list, each opened on first use; those with spool leftovers at
+ * once. Long on purpose: the list, the shared caches, the factory of a bucket, recovery and the
+ * served surface are one composition, read in order.
+ */
 export async function serveAllBuckets(config: MountConfig, log: Logger, mountpoint: string, notice: (line: string) => void): Promise<Served> {
   // Every bucket's store learns the same things about the one server: each is said once.
   const said = new Set<string>();

@@ -19,6 +19,7 @@ import { healDeadMount, startMount } from '../run.js';
 import { endpointLabel } from '../s3/s3-object-store.js';
 import { buildS3Config, idOption, modeOption, s3Options, secondsOption, sizeOption, UsageError } from './options.js';
 
+/** Every mount option with its help line. Long on purpose: a declarative list, grouped as `--help` shows it. */
 export function mountOptions(y: Argv) {
   return s3Options(
     y
@@ -191,6 +192,11 @@ export function buildConfig(args: MountArgs): MountConfig {
   };
 }
 
+/**
+ * `bucketfs mount`: in the background, start the daemon and wait for its verdict; in the foreground,
+ * serve until a signal. Long on purpose: the daemon's life in order — keys, healing, logging, mount,
+ * pid file, control socket, metrics, signals, the end — each step a few lines.
+ */
 export async function mountCommand(args: MountArgs, rawArgv: readonly string[]): Promise<void> {
   const config = buildConfig(args);
   try {

@@ -5,6 +5,7 @@
 // and inode numbers of the buckets are mapped to numbers of this mount, so they never collide.
 // Nothing moves between buckets (rename is EXDEV, so mv copies), and the root holds only buckets:
 // a file or symlink there has no S3 form (EPERM).
+// Over 400 lines on purpose: every operation routed by its path, each a few lines, in one place.
 
 import type { PosixConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';

@@ -6,6 +6,8 @@
 // Each operation may take its Caller (the FUSE request's uid, gid, pid and umask): new nodes take
 // their mode before the umask (a directory's default ACL replaces it), and with --allow-other their
 // creator as owner, chown follows POSIX, and ACLs narrow what the kernel's mode checks allowed.
+// Over 400 lines on purpose: it is the whole operation surface (about 35 operations), each a short
+// method that states its POSIX rules and delegates; split, the rules a reader compares would scatter.
 
 import type { ObjectStore } from '../s3/object-store.js';
 import type { BlockCache } from '../cache/block-cache.js';
@@ -32,17 +34,17 @@ import {
 import { Namespace } from './namespace.js';
 import { type FsPath, baseName, childPath, dirPrefix, fileKey, parentOf, toFsPath, NAME_MAX_BYTES, ROOT } from './names.js';
 import { InodeTable, type Node, type RemoteObject } from './nodes.js';
-import { ObjectReader, type ReadContext } from './object-reader.js';
+import { ObjectReader } from './object-reader.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
 import { OpenFiles, type OpenFilesActivity, type ReaderHandle } from './open-files.js';
 import type { MountedFilesystem } from './operations.js';
-import { PartLayout } from './part-layout.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Renames } from './rename.js';
 import type { Spool } from './spool.js';
 import { type Stat, statOf, statOfAttrs } from './stat.js';
 import { type NewNode, Permissions } from './permissions.js';
 import { Tree } from './tree.js';
+import { buildRooms } from './rooms.js';
 
 export { XattrFlags } from './attributes.js';
 export type { Caller } from './access.js';
@@ -129,84 +131,21 @@ export class S3Filesystem implements MountedFilesystem {
     this.#log = deps.logger ?? silentLogger;
     this.#now = deps.now ?? Date.now;
     this.#mountedAt = new Date(this.#now());
-    this.#namespace = new Namespace(deps.store, {
-      statTtlMs: deps.cache.statTtlMs,
-      negativeTtlMs: deps.cache.negativeTtlMs,
-      maxStatEntries: deps.cache.maxStatEntries,
-      now: deps.now,
-      statFromListing: deps.cache.statFromListing,
-      headConcurrency: deps.cache.metadataReadAhead,
-    });
-    const read: ReadContext = {
-      store: deps.store,
-      blocks: deps.blocks,
-      budget: deps.budget,
-      blockSizeBytes: deps.cache.blockSizeBytes,
-      readAheadMaxBytes: deps.cache.readAheadMaxBytes,
-    };
-    this.#fileContext = {
-      store: deps.store,
-      bucket: deps.bucket,
-      spool: deps.spool,
-      budget: deps.budget,
-      layout: new PartLayout(deps.write.partSizeBytes, deps.store.limits),
-      uploadConcurrency: deps.write.uploadConcurrency,
-      read,
-      log: this.#log,
-      now: this.#now,
-    };
-    this.#files = new OpenFiles({
-      sync: (file) => this.#syncFile(file),
-      log: this.#log,
-      retryDelayMs: deps.uploadRetryDelayMs,
-      writeBack: deps.write.writeBack,
-      backgroundUploads: deps.write.backgroundUploads,
-    });
-    this.#deletes = new DeleteBatcher(deps.store);
-    this.#tree = new Tree({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      deletes: this.#deletes,
-      inodes: this.#inodes,
-      posix: deps.posix,
-      now: this.#now,
-      mountedAt: this.#mountedAt,
-      markerDelayMs: deps.markerDelayMs ?? 2_000,
-    });
-    this.#dirRenamer = new DirRenamer(deps.store, deps.journalDir, this.#log, deps.maxKeyBytes ?? MAX_KEY_BYTES);
-    this.#renames = new Renames({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      tree: this.#tree,
-      deletes: this.#deletes,
-      inodes: this.#inodes,
-      dirRenamer: this.#dirRenamer,
-      now: this.#now,
+    const rooms = buildRooms(deps, this.#log, this.#now, this.#mountedAt, this.#inodes, {
       syncFile: (file) => this.#syncFile(file),
       movedHeaders: (object, toKey) => this.#movedHeaders(object, toKey),
       readerOf: (object) => this.#readerOf(object),
       repinReaders: (path, object, newPath) => this.#repinReaders(path, object, newPath),
     });
-    this.#attributes = new Attributes({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      tree: this.#tree,
-      posix: deps.posix,
-      now: this.#now,
-      mountedAt: this.#mountedAt,
-      syncFile: (file) => this.#syncFile(file),
-      repinReaders: (path, object) => this.#repinReaders(path, object),
-    });
-    this.#permissions = new Permissions({
-      attributes: this.#attributes,
-      tree: this.#tree,
-      posix: deps.posix,
-      now: this.#now,
-      allowOther: deps.allowOther ?? false,
-    });
+    this.#namespace = rooms.namespace;
+    this.#fileContext = rooms.fileContext;
+    this.#files = rooms.files;
+    this.#deletes = rooms.deletes;
+    this.#tree = rooms.tree;
+    this.#dirRenamer = rooms.dirRenamer;
+    this.#renames = rooms.renames;
+    this.#attributes = rooms.attributes;
+    this.#permissions = rooms.permissions;
   }
 
   /**

@@ -9,6 +9,8 @@
 // Directories other tools made are recognised: an object without a trailing slash that s3fs's
 // older versions marked as a directory (S_IFDIR mode, or application/x-directory), and Hadoop's
 // `dir_$folder$` markers; those markers are remembered so rmdir and rename remove them too.
+// Over 400 lines on purpose: the three caches and the fetches that fill them keep one set of
+// freshness rules (ChangeLog ticks); split, a fetch could forget one of them.
 
 import { TtlCache } from '../cache/metadata-cache.js';
 import type { ObjectInfo, ObjectStore } from '../s3/object-store.js';
@@ -408,30 +410,7 @@ export class Namespace {
   async #fetchListing(path: FsPath): Promise<Listing> {
     const fetch = this.#changes.startFetch();
     try {
-      const prefix = dirPrefix(path);
-      const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
-      const files = new Map<Name, Node>();
-      let token: string | undefined;
-      do {
-        const page = await this.#store.listPage(prefix, '/', token);
-        // Folders and files in one key order, as the bucket sorts them.
-        const items = [
-          ...page.prefixes.map((p) => ({ name: p.slice(prefix.length, -1), object: undefined })),
-          ...page.objects.filter((o) => o.key !== prefix).map((o) => {
-            const name = o.key.slice(prefix.length);
-            if (!name.endsWith(FOLDER_SUFFIX)) return { name, object: o };
-            const dirName = name.slice(0, -FOLDER_SUFFIX.length);
-            if (isName(dirName)) this.#folderMarkers.set(childPath(path, dirName), o.key);
-            return { name: dirName, object: undefined };
-          }),
-        ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        for (const { name, object } of items) {
-          if (!isName(name)) listing.hiddenCount++;
-          else if (!object) this.#addListed(path, listing, name, 'dir');
-          else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
-        }
-        token = page.nextToken;
-      } while (token);
+      const { listing, files } = await this.#readPages(path);
       // Names this mount made while the pages came in are not in them yet: what the change says stands.
       for (const child of this.#changes.changedChildrenSince(path, fetch.tick)) {
         const name = baseName(child);
@@ -444,22 +423,7 @@ export class Namespace {
           listing.names.set(name, 'unknown');
           continue;
         }
-        const known = this.#stat(child);
-        let node: Node;
-        if (listing.names.get(name) === 'dir') {
-          node = known?.kind === 'dir' ? known : this.#implicitDir();
-        } else {
-          const listed = files.get(name) as Node & { kind: 'file' };
-          const { key, etag } = listed.object;
-          // Keep metadata from an earlier HEAD while the object is unchanged, also one that showed
-          // the object to be a directory.
-          if (known?.kind === 'dir' && known.marker?.key === key && known.marker.etag === etag) {
-            node = known;
-            listing.names.set(name, 'dir');
-          } else {
-            node = known?.kind === 'file' && known.object.etag === etag ? known : listed;
-          }
-        }
+        const node = this.#listedNode(child, listing, files);
         this.#cache(child, node, fetch.tick);
         fresh.set(name, node);
       }
@@ -472,6 +436,52 @@ export class Namespace {
       fetch.done();
     }
   }
+
+  /** Every page of a directory's listing: its names (directories win), and the files' nodes. */
+  async #readPages(path: FsPath): Promise<{ listing: DirListing; files: Map<Name, Node> }> {
+    const prefix = dirPrefix(path);
+    const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+    const files = new Map<Name, Node>();
+    let token: string | undefined;
+    do {
+      const page = await this.#store.listPage(prefix, '/', token);
+      // Folders and files in one key order, as the bucket sorts them.
+      const items = [
+        ...page.prefixes.map((p) => ({ name: p.slice(prefix.length, -1), object: undefined })),
+        ...page.objects.filter((o) => o.key !== prefix).map((o) => {
+          const name = o.key.slice(prefix.length);
+          if (!name.endsWith(FOLDER_SUFFIX)) return { name, object: o };
+          const dirName = name.slice(0, -FOLDER_SUFFIX.length);
+          if (isName(dirName)) this.#folderMarkers.set(childPath(path, dirName), o.key);
+          return { name: dirName, object: undefined };
+        }),
+      ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, object } of items) {
+        if (!isName(name)) listing.hiddenCount++;
+        else if (!object) this.#addListed(path, listing, name, 'dir');
+        else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
+      }
+      token = page.nextToken;
+    } while (token);
+    return { listing, files };
+  }
+
+  /** The node a listing shows at `child`, keeping what an earlier HEAD of the same version told. */
+  #listedNode(child: FsPath, listing: DirListing, files: ReadonlyMap<Name, Node>): Node {
+    const name = baseName(child);
+    const known = this.#stat(child);
+    if (listing.names.get(name) === 'dir') return known?.kind === 'dir' ? known : this.#implicitDir();
+    const listed = files.get(name) as Node & { kind: 'file' };
+    const { key, etag } = listed.object;
+    // Keep metadata from an earlier HEAD while the object is unchanged, also one that showed the
+    // object to be a directory.
+    if (known?.kind === 'dir' && known.marker?.key === key && known.marker.etag === etag) {
+      listing.names.set(name, 'dir');
+      return known;
+    }
+    return known?.kind === 'file' && known.object.etag === etag ? known : listed;
+  }
+
 
   /**
    * Names a local change left undecided are looked up (few, and in parallel) before they are shown;

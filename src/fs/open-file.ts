@@ -9,6 +9,8 @@
 // the first write, at most a second after further changes, at each upload's start (and once its
 // multipart upload id is known), after it, and durably by persist() (write-back). restore() rebuilds
 // a file from a record an earlier run left.
+// Over 400 lines on purpose: content, spool record and upload share one file's private state
+// (extents, base, session, UploadState); split, each part would need the others' internals.
 
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { ObjectStore, PutResult, WriteOptions } from '../s3/object-store.js';
@@ -543,6 +545,7 @@ export class OpenFile {
     await session?.abort();
   }
 
+  /** One upload round. Long on purpose: the three ways (header copy, PUT, multipart) and the one failure path side by side. */
   async #upload(): Promise<void> {
     const snapshot = this.#changes.snapshot();
     const key = this.key;

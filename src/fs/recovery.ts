@@ -196,6 +196,7 @@ export class Recovery {
     await Promise.all(Array.from({ length: Math.min(RECORD_CONCURRENCY, groups.length) }, worker));
   }
 
+  /** One record's fate. Long on purpose: the decision table of docs/SEMANTICS.md (Crashes), case by case in order. */
   async #finish({ record, metaPath, dataPath }: Found): Promise<void> {
     const { store, log } = this.#d;
     if (record.uploadId !== undefined && store.abortUpload) {

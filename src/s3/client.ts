@@ -86,6 +86,7 @@ function observeAnswers(client: S3Client, capabilities: CapabilityTracker): void
 
 const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
+/** The SDK clients of one store. Long on purpose: one S3ClientConfig, with each setting's reason beside it. */
 export function createS3Clients(config: S3Config, capabilities: CapabilityTracker): S3Clients {
   const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
   const httpAgent = new http.Agent(agentOptions);

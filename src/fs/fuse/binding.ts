@@ -125,7 +125,11 @@ const UNBOUNDED: readonly OpName[] = [
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'open', 'mkdir', 'symlink', 'mknod', 'fsyncdir',
 ];
 
-/** `callerOf`: who made the request being dispatched, read synchronously at each handler's start. */
+/**
+ * Every FUSE callback as one line of a table. Long on purpose: the whole mapping is one object so
+ * each operation's translation sits beside the others. `callerOf`: who made the request being
+ * dispatched, read synchronously at each handler's start.
+ */
 export function createOps(fs: FilesystemOperations, log: Logger, callerOf: () => FuseCaller | undefined = () => undefined): FuseOps {
   const caller = (): Caller | undefined => {
     const who = callerOf();
