@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FsError } from '../../src/fs/errno.js';
 import { OpenFlags, XattrFlags } from '../../src/fs/filesystem.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../../src/fs/metadata.js';
-import { PART_BYTES, errnoOf, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
+import { PART_BYTES, errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 const { O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC, O_APPEND } = OpenFlags;
@@ -223,8 +223,9 @@ describe('concurrent flushes', () => {
     const held = gate();
     t.store.delayNext('put', held.promise);
     const returned: number[] = [];
+    const putStarted = t.store.nextCall('put');
     const flushes = [t.fs.flush(fh).then(() => returned.push(fh)), t.fs.flush(fh2).then(() => returned.push(fh2))];
-    await settle();
+    await putStarted;
     expect(returned).toEqual([]);
     held.open();
     await Promise.all(flushes);
@@ -240,8 +241,9 @@ describe('concurrent flushes', () => {
     await t.fs.write(fh, 0, Buffer.from('aaaa'));
     const held = gate();
     t.store.delayNext('put', held.promise);
+    const putStarted = t.store.nextCall('put');
     const flushing = t.fs.flush(fh);
-    await settle();
+    await putStarted;
     await t.fs.write(fh, 4, Buffer.from('bbbb'));
     held.open();
     await flushing;
