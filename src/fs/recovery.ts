@@ -14,6 +14,7 @@
 //      spool and an ERROR names its data file.
 // Directory renames a dead mount left are finished by DirRenamer from the journals moved here.
 
+import { forEachLimited } from '../concurrency.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { PosixConfig } from '../config.js';
@@ -180,20 +181,16 @@ export class Recovery {
     for (const f of [...found].sort((a, b) => a.record.updatedAt.localeCompare(b.record.updatedAt))) {
       byKey.set(f.record.key, [...(byKey.get(f.record.key) ?? []), f]);
     }
-    const groups = [...byKey.values()];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < groups.length) {
-        for (const f of groups[next++] as Found[]) {
-          try {
-            await this.#finish(f);
-          } catch (e) {
-            this.#unrecoverable(f.record.key, f.dataPath, (e as Error).message);
-          }
+    // One key's records in order (oldest first); different keys at once.
+    await forEachLimited([...byKey.values()], RECORD_CONCURRENCY, async (group) => {
+      for (const f of group) {
+        try {
+          await this.#finish(f);
+        } catch (e) {
+          this.#unrecoverable(f.record.key, f.dataPath, (e as Error).message);
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(RECORD_CONCURRENCY, groups.length) }, worker));
+    });
   }
 
   /** One record's fate. Long on purpose: the decision table of docs/SEMANTICS.md (Crashes), case by case in order. */
