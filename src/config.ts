@@ -225,3 +225,15 @@ export function parseSize(text: string): number | undefined {
   const value = Math.round(Number(m[1]) * factor);
   return Number.isSafeInteger(value) ? value : undefined;
 }
+
+/** A size as the options take it: the largest unit that divides it (`256M`, `10G`, `512K`). */
+export function formatSize(bytes: number): string {
+  const units: [string, number][] = [['P', 1024 * 1024 * GiB], ['T', 1024 * GiB], ['G', GiB], ['M', MiB], ['K', KiB]];
+  for (const [unit, factor] of units) if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  return String(bytes);
+}
+
+/** A mode as the options take it: four octal digits (`0644`). */
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}

@@ -6,7 +6,7 @@
 
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { DEFAULTS, maxSocketsFor, type MountConfig } from '../config.js';
+import { DEFAULTS, formatMode, formatSize, maxSocketsFor, type MountConfig } from '../config.js';
 import { CredentialsError, loadPasswdKeys } from '../credentials.js';
 import { controlSocketPath } from '../control/paths.js';
 import { startControlServer } from '../control/server.js';
@@ -38,14 +38,14 @@ export function mountOptions(y: Argv) {
     .option('read-only', { type: 'boolean', default: false, describe: 'refuse every change with EROFS' })
     .option('uid', { type: 'number', describe: 'owner of objects without x-amz-meta-uid (default: you)' })
     .option('gid', { type: 'number', describe: 'group of objects without x-amz-meta-gid (default: your group)' })
-    .option('file-mode', { type: 'string', describe: 'permissions of files without x-amz-meta-mode (default 0644)' })
-    .option('dir-mode', { type: 'string', describe: 'permissions of directories without x-amz-meta-mode (default 0755)' })
-    .option('disk-size', { type: 'string', describe: 'capacity df reports (S3 has none of its own; default 1P)' })
+    .option('file-mode', { type: 'string', describe: `permissions of files without x-amz-meta-mode (default ${formatMode(DEFAULTS.posix.fileMode)})` })
+    .option('dir-mode', { type: 'string', describe: `permissions of directories without x-amz-meta-mode (default ${formatMode(DEFAULTS.posix.dirMode)})` })
+    .option('disk-size', { type: 'string', describe: `capacity df reports (S3 has none of its own; default ${formatSize(DEFAULTS.posix.capacityBytes)})` })
     .option('atime', { type: 'boolean', default: false, describe: 'store the access time of reads (relatime: at most daily per file; each is a header rewrite); default noatime' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
     .group(['cache-size', 'block-size', 'stat-ttl', 'negative-ttl', 'stat-from-listing', 'read-ahead', 'memory', 'kernel-cache', 'cache-dir', 'cache-dir-size'], 'Caching:')
-    .option('cache-size', { type: 'string', describe: 'block cache size in memory (default 256M)' })
-    .option('block-size', { type: 'string', describe: "unit of caching and of a random read's GET (default 256K)" })
+    .option('cache-size', { type: 'string', describe: `block cache size in memory (default ${formatSize(DEFAULTS.cache.cacheSizeBytes)})` })
+    .option('block-size', { type: 'string', describe: `unit of caching and of a random read's GET (default ${formatSize(DEFAULTS.cache.blockSizeBytes)})` })
     .option('stat-ttl', { type: 'number', describe: `seconds a HEAD or listing is trusted (default ${DEFAULTS.cache.statTtlMs / 1000})` })
     .option('negative-ttl', { type: 'number', describe: `seconds "not found" is trusted (default ${DEFAULTS.cache.negativeTtlMs / 1000})` })
     .option('stat-from-listing', {
@@ -53,20 +53,20 @@ export function mountOptions(y: Argv) {
       default: DEFAULTS.cache.statFromListing,
       describe: 'answer stat from listings alone, without a HEAD per file: for buckets without s3fs metadata (modes, owners and symlinks then come from the mount options)',
     })
-    .option('read-ahead', { type: 'string', describe: 'largest read-ahead window per file, fetched in GETs of a quarter of it up to 8M (default 32M)' })
-    .option('memory', { type: 'string', describe: 'memory for read-ahead and upload buffers (default 256M)' })
+    .option('read-ahead', { type: 'string', describe: `largest read-ahead window per file, fetched in GETs of a quarter of it up to 8M (default ${formatSize(DEFAULTS.cache.readAheadMaxBytes)})` })
+    .option('memory', { type: 'string', describe: `memory for read-ahead and upload buffers (default ${formatSize(DEFAULTS.cache.memoryBudgetBytes)})` })
     .option('kernel-cache', {
       type: 'boolean',
       default: DEFAULTS.cache.keepPageCache,
       describe: 'keep file pages in the kernel page cache across opens while size and mtime are unchanged (--no-kernel-cache drops them at every open)',
     })
     .option('cache-dir', { type: 'string', describe: 'keep read blocks in this local folder too, across remounts (default: no disk cache)' })
-    .option('cache-dir-size', { type: 'string', describe: 'most the --cache-dir folder may hold (default 10G)' })
+    .option('cache-dir-size', { type: 'string', describe: `most the --cache-dir folder may hold (default ${formatSize(DEFAULTS.cache.diskCacheSizeBytes)})` })
     .group(['part-size', 'upload-concurrency', 'spool-dir', 'spool-size', 'write-back', 'background-uploads'], 'Writing:')
-    .option('part-size', { type: 'string', describe: 'first multipart part size, at least 5M (default 8M)' })
+    .option('part-size', { type: 'string', describe: `first multipart part size, at least 5M (default ${formatSize(DEFAULTS.write.partSizeBytes)})` })
     .option('upload-concurrency', { type: 'number', describe: `parts uploaded at once per file (default ${DEFAULTS.write.uploadConcurrency})` })
     .option('spool-dir', { type: 'string', describe: `where written data waits for upload (default ${DEFAULTS.write.spoolDir})` })
-    .option('spool-size', { type: 'string', describe: 'spool capacity; writes past it fail with ENOSPC (default 64G)' })
+    .option('spool-size', { type: 'string', describe: `spool capacity; writes past it fail with ENOSPC (default ${formatSize(DEFAULTS.write.spoolSizeBytes)})` })
     .option('write-back', {
       type: 'boolean',
       default: DEFAULTS.write.writeBack,
