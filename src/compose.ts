@@ -21,6 +21,7 @@ import { Spool } from './fs/spool.js';
 import { spoolLeftovers } from './fs/spool-leftovers.js';
 import { S3BucketAdmin, type BucketInfo } from './s3/bucket-admin.js';
 import { endpointLabel, S3ObjectStore, type PresignedUrl, type S3ObjectStoreOptions } from './s3/s3-object-store.js';
+import { abortOrphanedUploads } from './s3/orphaned-uploads.js';
 import { isStoreError, type StoreError } from './s3/store-error.js';
 import { MountError } from './mount-error.js';
 
@@ -117,7 +118,17 @@ async function openBucketParts(store: S3ObjectStore, s3: S3Config, blocks: Block
     // S3 keys are at most 1,024 bytes, the bucket's prefix included.
     maxKeyBytes: 1024 - Buffer.byteLength(s3.prefix),
   });
-  if (!config.posix.readOnly) await recoverSpool(filesystem, spool, log);
+  if (!config.posix.readOnly) {
+    await recoverSpool(filesystem, spool, log);
+    const journalDir = s3.uploadJournalDir;
+    // In the background: the mount need not wait for a listing of uploads.
+    if (journalDir !== undefined) {
+      void abortOrphanedUploads(s3, journalDir).then(
+        (aborted) => aborted > 0 && log.info(`aborted ${aborted} incomplete multipart upload(s) that a bucketfs killed before it could finish them left`),
+        (e: unknown) => log.warn(`looking for incomplete uploads of earlier mounts failed: ${(e as Error).message} (bucketfs cleanup ${s3.bucket} does it by hand)`),
+      );
+    }
+  }
   return {
     name: s3.bucket,
     spool,
