@@ -49,6 +49,26 @@ describe('create, write and close', () => {
     expect(t.store.pendingUploads()).toEqual([]);
   });
 
+  it('streams a new file: each part goes up once the writer has moved past it, and close sends only the tail', async () => {
+    const t = await fixture();
+    const data = patternBytes(2 * PART_BYTES + 100);
+    const fh = await t.fs.create('/streamed.bin', 0o644);
+    const writeUpTo = async (from: number, to: number): Promise<void> => {
+      for (let offset = from; offset < to; offset += 500) await t.fs.write(fh, offset, data.subarray(offset, Math.min(offset + 500, to)));
+    };
+    const first = t.store.nextCall('uploadPart');
+    await writeUpTo(0, PART_BYTES + 500);
+    await first;
+    const second = t.store.nextCall('uploadPart');
+    await writeUpTo(PART_BYTES + 500, data.length);
+    await second;
+    expect(t.store.calls).toMatchObject({ uploadPart: 2, complete: 0 });
+    await t.fs.flush(fh);
+    await t.fs.release(fh);
+    expect(t.store.calls).toMatchObject({ createUpload: 1, uploadPart: 3, complete: 1 });
+    expect(t.body('streamed.bin')?.equals(data)).toBe(true);
+  });
+
   it('sets the content type from the extension', async () => {
     const t = await fixture();
     await t.writeFile('/a.txt', 'text');
@@ -423,6 +443,15 @@ describe('unlink, mkdir, rmdir, symlink, link', () => {
     await t.fs.rmdir('/d/sub');
     await t.fs.rmdir('/d');
     expect(t.store.keys()).toEqual([]);
+  });
+
+  it('rmdir refuses a directory that holds only keys that are not shown (d//x), and keeps its marker', async () => {
+    const t = await fixture();
+    await t.fs.mkdir('/d', 0o755);
+    t.store.putObject('d//x', 'an empty segment');
+    expect(await t.names('/d')).toEqual([]);
+    expect(await errnoOf(t.fs.rmdir('/d'))).toBe('ENOTEMPTY');
+    expect(t.store.keys()).toEqual(['d/', 'd//x']);
   });
 
   it('rmdir right after unlinking the last file succeeds', async () => {

@@ -198,6 +198,23 @@ describe('times', () => {
     expect(await t.fs.getattr('/g')).toMatchObject({ ctimeNs: now, mtimeNs: now });
   });
 
+  it('a directory\'s times do not move when entries are made or removed in it, and its marker is not rewritten', async () => {
+    const t = await fixture();
+    await t.fs.mkdir('/d', 0o755);
+    const before = await t.fs.getattr('/d');
+    const marker = t.store.getObject('d/')?.etag;
+    t.clock.advance(5_000);
+    await touch(t, '/d/f');
+    await t.fs.mkdir('/d/sub', 0o755);
+    await t.fs.rename('/d/f', '/d/g');
+    await t.fs.unlink('/d/g');
+    await t.fs.rmdir('/d/sub');
+    await t.fs.fsyncdir();
+    t.clock.advance(60_000);
+    expect(await t.fs.getattr('/d')).toMatchObject({ atimeNs: before.atimeNs, mtimeNs: before.mtimeNs, ctimeNs: before.ctimeNs });
+    expect(t.store.getObject('d/')?.etag).toBe(marker);
+  });
+
   it('reads do not move atime (noatime) unless --atime, which moves it relatime-style: once, when not after mtime', async () => {
     const quiet = await fixture();
     await touch(quiet, '/f');
