@@ -58,11 +58,14 @@ function s3rverVersion(): string {
   }
 }
 
+/** The commit that last changed the code measured (src/, bin/), and whether the worktree changes it. */
 function bucketfsRevision(): string {
-  const head = spawnSync('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' });
-  if (head.status !== 0) return 'unknown revision';
-  const dirty = spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin'], { encoding: 'utf8' });
-  return `${head.stdout.trim()}${dirty.stdout.trim() !== '' ? ' (with uncommitted changes in src/ or bin/)' : ''}`;
+  const measured = ['--', 'src', 'bin', 'patches', 'package-lock.json'];
+  const last = spawnSync('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%h "%s"', ...measured], { encoding: 'utf8' });
+  const head = spawnSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  if (last.status !== 0 || head.status !== 0) return 'unknown revision';
+  const dirty = spawnSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', ...measured], { encoding: 'utf8' });
+  return `code last changed in ${last.stdout.trim()} (HEAD ${head.stdout.trim()})${dirty.stdout.trim() !== '' ? ', with uncommitted changes' : ''}`;
 }
 
 export interface MachineInfo {

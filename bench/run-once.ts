@@ -213,7 +213,11 @@ export async function runOnce(ctx: RunContext, system: SystemId, def: WorkloadDe
       let seenAt = lastEvent.endMs;
       while (nowMs() < deadlineMs) {
         const pollStart = nowMs();
-        missing = await bounded('checking the bucket', timeoutMs, missingFromBucket(direct, bucket, scale, def.id, tag, ctx.tar.entries));
+        try {
+          missing = await bounded('checking the bucket', Math.max(1, deadlineMs - pollStart), missingFromBucket(direct, bucket, scale, def.id, tag, ctx.tar.entries));
+        } catch (e) {
+          missing = `the check failed: ${(e as Error).message}`;
+        }
         if (missing === undefined) {
           seenAt = first ? lastEvent.endMs : pollStart;
           break;

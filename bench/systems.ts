@@ -56,12 +56,20 @@ interface LaunchPlan {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The command lines as they appear in BENCHMARKS.md (placeholders for paths and keys). */
-export const SYSTEM_COMMANDS: Record<MountedSystemId, string> = {
-  bucketfs: 'bin/bucketfs mount bench MNT --foreground --endpoint URL  (keys in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; `--debug` added for the request-count run)',
-  s3fs: 's3fs bench MNT -f -o url=URL -o use_path_request_style -o passwd_file=FILE  (default caching: stat cache on, no use_cache)',
-  rclone:
-    'rclone mount bench:bench MNT --config FILE --vfs-cache-mode writes --cache-dir DIR  (remote: type s3, provider Ceph or Other, endpoint URL, path style; default --vfs-write-back 5s)',
+/** The command lines as they appear in BENCHMARKS.md (placeholders for paths and keys), and what to know about them. */
+export const SYSTEM_COMMANDS: Record<MountedSystemId, { readonly command: string; readonly note: string }> = {
+  bucketfs: {
+    command: 'bin/bucketfs mount bench MNT --foreground --endpoint URL',
+    note: 'default options; keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; `--debug` added for the request-count run',
+  },
+  s3fs: {
+    command: 's3fs bench MNT -f -o url=URL -o use_path_request_style -o passwd_file=FILE',
+    note: 'default caching: stat cache on, no `use_cache` disk cache',
+  },
+  rclone: {
+    command: 'rclone mount bench:bench MNT --config FILE --vfs-cache-mode writes --cache-dir DIR',
+    note: 'remote `type = s3`, `provider = Ceph` (or `Other` for s3rver), `endpoint = URL`, path style; default `--vfs-write-back 5s`',
+  },
 };
 
 function planBucketfs(req: MountRequest, mnt: string): LaunchPlan {

@@ -126,7 +126,7 @@ export function workloadDefs(scale: Scale): readonly WorkloadDef[] {
       id: 'rand-read',
       metrics: [{ id: 'rand-read', label: `random ${formatBytes(RANDOM_READ_BYTES)} reads of ${big}, ${scale.randomReadSeconds} s`, unit: 'IOPS' }],
       durable: false,
-      onMount: '`pread()` at random aligned offsets, one at a time, cold start',
+      onMount: '`pread()` at random aligned offsets (a fixed sequence), one at a time, from a cold mount; whatever the system caches (page cache, disk) serves repeats, as a user gets',
       sdkBound: 'ranged GETs of 4 KiB, one at a time',
     },
     {
