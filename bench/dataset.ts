@@ -59,11 +59,15 @@ export async function prepareRun(client: S3Client, bucket: string, scale: Scale,
   await putMany(client, bucket, keys, smallBody(scale, `rm ${tag}`));
 }
 
-/** After a run: whatever it wrote (or failed to delete) goes, so the bucket stays as populated. */
-export async function cleanRun(client: S3Client, bucket: string, workload: WorkloadId, tag: string): Promise<void> {
+/**
+ * After a run: whatever it wrote (or failed to delete) goes, so the bucket stays as populated.
+ * Resolves true when the run had written anything (so the server may have space to reclaim).
+ */
+export async function cleanRun(client: S3Client, bucket: string, workload: WorkloadId, tag: string): Promise<boolean> {
   const name = LAYOUT.runPath(workload, tag);
-  if (name === '') return;
+  if (name === '') return false;
   await deletePrefix(client, bucket, name);
+  return true;
 }
 
 const isMarker = (key: string) => key.endsWith('/') || key.endsWith('_$folder$');

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/support/mount-session.js';
-import { createBucket, startS3Server, type S3ServerKind } from '../test/support/s3-server.js';
-import { BENCH_TMP, Cleanup, cleanOnSignals, reapStaleRuns, removeDirSafely, removeEmptyStateDirs, SERVERS_DIR } from './cleanup.js';
+import { createBucket, type S3ServerKind } from '../test/support/s3-server.js';
+import { BENCH_TMP, Cleanup, cleanOnSignals, reapStaleRuns, removeDirSafely, removeEmptyStateDirs } from './cleanup.js';
 import { makeTarball, populate } from './dataset.js';
 import { describeMachine, ensureTools, loadAverage } from './machine.js';
 import { parseOptions, UsageError, type BenchOptions } from './options.js';
@@ -16,6 +16,7 @@ import { startDelayProxy } from './proxy.js';
 import { ConfigResult, renderPreamble, renderSection, writeSection } from './report.js';
 import { bounded, runOnce, type RunContext } from './run-once.js';
 import { benchClient } from './sdk-client.js';
+import { startBenchServer } from './servers.js';
 import { medianOutcome, type Outcome } from './stats.js';
 import { SYSTEM_LABELS, type SystemId } from './systems.js';
 import { workloadDefs, type WorkloadDef } from './workloads.js';
@@ -86,9 +87,8 @@ async function measureServer(
   tar: RunContext['tar'],
   results: ConfigResult[],
 ): Promise<void> {
-  process.env.CEPH_OSD_STORE = options.cephStore;
   log(`bench: starting ${kind}...`);
-  const server = await startS3Server(kind, path.join(SERVERS_DIR, `${kind}-${process.pid}`));
+  const { handle: server, reclaim } = await startBenchServer(kind, options.cephStore);
   const stopServer = cleanup.add(`stop ${kind}`, () => server.stop());
   const direct = benchClient(server);
   try {
@@ -111,6 +111,7 @@ async function measureServer(
         scale: options.scale,
         timeoutSeconds: options.timeoutSeconds,
         tar,
+        reclaim,
       };
       const result = new ConfigResult(kind, latencyMs);
       results.push(result);

@@ -202,7 +202,7 @@ export function renderSection(input: ReportInput): string {
     `- command: \`${input.commandLine}\``,
     `- date: ${input.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} to ${input.finishedAt.toISOString().replace(/\.\d+Z$/, 'Z')}`,
     ...input.machine.map((m) => `- ${m}`),
-    `- each value: median of ${input.runs} run${input.runs === 1 ? '' : 's'} on a fresh mount; a run gets ${input.timeoutSeconds} s (a system that times out or fails is not run again for that workload)`,
+    `- each value: median of ${input.runs} run${input.runs === 1 ? '' : 's'} on a fresh mount; each measurement gets ${input.timeoutSeconds} s, a write's wait for the bucket included (a system that times out or fails is not run again for that workload)`,
     '',
   );
   for (const result of input.results) {

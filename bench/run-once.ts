@@ -11,7 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ServerHandle } from '../test/support/s3-server.js';
 import { removeDirSafely, type Cleanup } from './cleanup.js';
 import { cleanRun, missingFromBucket, prepareRun } from './dataset.js';
-import { sampleProcess } from './process-stats.js';
+import { sampleProcess, type ProcessSample } from './process-stats.js';
 import type { ResourceSample } from './report.js';
 import { countRequests, type RequestCounts } from './requests.js';
 import type { Scale } from './scale.js';
@@ -40,6 +40,8 @@ export interface RunContext {
   readonly scale: Scale;
   readonly timeoutSeconds: number;
   readonly tar: { readonly tarball: string; readonly tree: string; readonly manifest: string; readonly entries: readonly TarEntry[] };
+  /** Makes the server give back the space of deleted objects (see servers.ts). */
+  readonly reclaim: () => Promise<string | undefined>;
 }
 
 export interface RunResult {
@@ -80,11 +82,14 @@ function fileSize(file: string | undefined): number {
   }
 }
 
-/** Runs the worker in its own process group, killed with its tools at `deadlineMs`. */
+/**
+ * Runs the worker in its own process group, killed with its tools once it has reported nothing for
+ * `timeoutMs`: each measurement of a workload (cold, then warm) gets the whole bound.
+ */
 function runWorker(
   spec: WorkerSpec,
   env: NodeJS.ProcessEnv,
-  deadlineMs: number,
+  timeoutMs: number,
   logFile: string | undefined,
   runDir: string,
   cleanup: Cleanup,
@@ -106,13 +111,11 @@ function runWorker(
       }
     };
     const forget = cleanup.add(`kill worker ${child.pid}`, killGroup);
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        void killGroup();
-      },
-      Math.max(0, deadlineMs - nowMs()),
-    );
+    const expire = (): void => {
+      timedOut = true;
+      void killGroup();
+    };
+    let timer = setTimeout(expire, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       let newline: number;
@@ -122,6 +125,8 @@ function runWorker(
         if (event !== undefined) {
           events.push(event);
           logOffsets.push(fileSize(logFile));
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
         }
       }
     });
@@ -145,6 +150,96 @@ function valueOf(unit: WorkloadDef['metrics'][number]['unit'], event: MetricEven
   if (unit === 's') return seconds;
   if (unit === 'MiB/s') return event.amount / MiB / seconds;
   return event.amount / seconds;
+}
+
+/** One outcome per metric: its value, or why not (the first missing one says why, later ones are skipped). */
+function outcomesOf(def: WorkloadDef, worker: WorkerOutcome, timeoutSeconds: number): Map<string, Outcome> {
+  const outcomes = new Map<string, Outcome>();
+  let ended = false;
+  for (const metric of def.metrics) {
+    const event = worker.events.find((e) => e.metric === metric.id);
+    if (event !== undefined) {
+      outcomes.set(metric.id, { kind: 'ok', value: valueOf(metric.unit, event, event.endMs) });
+    } else if (!ended) {
+      ended = true;
+      const { ending } = worker;
+      outcomes.set(
+        metric.id,
+        ending.kind === 'timeout'
+          ? { kind: 'timeout', afterSeconds: timeoutSeconds }
+          : { kind: 'failed', reason: ending.kind === 'failed' ? ending.reason : 'the worker reported nothing' },
+      );
+    } else {
+      outcomes.set(metric.id, { kind: 'skipped', reason: 'the step before it did not finish' });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Polls the bucket (straight to the server) until the run's write is all there. Seen at the first
+ * poll: the tool's own end time stands; later: the start of the poll that saw it.
+ */
+async function waitForBucket(
+  ctx: RunContext,
+  def: WorkloadDef,
+  tag: string,
+  lastEvent: MetricEvent,
+  deadlineMs: number,
+): Promise<{ kind: 'seen'; atMs: number } | { kind: 'missing'; missing: string }> {
+  let missing = 'not checked';
+  for (let first = true; nowMs() < deadlineMs; first = false) {
+    const pollStart = nowMs();
+    try {
+      const check = missingFromBucket(ctx.direct, ctx.bucket, ctx.scale, def.id, tag, ctx.tar.entries);
+      const answer = await bounded('checking the bucket', Math.max(1, deadlineMs - pollStart), check);
+      if (answer === undefined) return { kind: 'seen', atMs: first ? lastEvent.endMs : pollStart };
+      missing = answer;
+    } catch (e) {
+      missing = `the check failed: ${(e as Error).message}`;
+    }
+    await new Promise((r) => setTimeout(r, VERIFY_EVERY_MS));
+  }
+  return { kind: 'missing', missing };
+}
+
+/** The daemon's peak RSS so far, and its CPU per GiB moved when the run moved bulk data. */
+function sampleResources(
+  def: WorkloadDef,
+  pid: number,
+  before: ProcessSample | undefined,
+  events: readonly MetricEvent[],
+  outcomes: ReadonlyMap<string, Outcome>,
+): ResourceSample | undefined {
+  const after = sampleProcess(pid);
+  if (after === undefined) return undefined;
+  const bulk = def.metrics.find((m) => m.unit === 'MiB/s');
+  const event = events.find((e) => e.metric === bulk?.id);
+  const moved = bulk !== undefined && outcomes.get(bulk.id)?.kind === 'ok' && before !== undefined && event !== undefined;
+  return {
+    metric: def.metrics[0]?.id ?? def.id,
+    peakRssBytes: after.peakRssBytes,
+    cpuSecondsPerGiB: moved ? (after.cpuSeconds - before.cpuSeconds) / (event.amount / GiB) : undefined,
+  };
+}
+
+/** bucketfs's S3 requests per metric: the --debug log between the offsets where each metric ended. */
+function splitRequestCounts(
+  def: WorkloadDef,
+  logFile: string,
+  logStart: number,
+  offsets: readonly number[],
+  logEnd: number,
+): Map<string, RequestCounts> {
+  const log = fs.readFileSync(logFile);
+  const counts = new Map<string, RequestCounts>();
+  let from = logStart;
+  def.metrics.forEach((metric, i) => {
+    const to = i === def.metrics.length - 1 ? logEnd : (offsets[i] ?? logEnd);
+    counts.set(metric.id, countRequests(log.subarray(from, to).toString('utf8')));
+    from = to;
+  });
+  return counts;
 }
 
 export async function runOnce(ctx: RunContext, system: SystemId, def: WorkloadDef, tag: string, debug: boolean): Promise<RunResult> {
@@ -179,94 +274,37 @@ export async function runOnce(ctx: RunContext, system: SystemId, def: WorkloadDe
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const before = mounted !== undefined ? sampleProcess(mounted.pid) : undefined;
-    const startMs = nowMs();
-    const deadlineMs = startMs + timeoutMs;
     const logStart = fileSize(mounted?.logFile);
-    const worker = await runWorker(spec, env, deadlineMs, debug ? mounted?.logFile : undefined, ctx.runDir, ctx.cleanup);
+    const worker = await runWorker(spec, env, timeoutMs, debug ? mounted?.logFile : undefined, ctx.runDir, ctx.cleanup);
 
-    const outcomes = new Map<string, Outcome>();
-    let ended = false;
-    for (const metric of def.metrics) {
-      const event = worker.events.find((e) => e.metric === metric.id);
-      if (event !== undefined) {
-        outcomes.set(metric.id, { kind: 'ok', value: valueOf(metric.unit, event, event.endMs) });
-      } else if (!ended) {
-        ended = true;
-        outcomes.set(
-          metric.id,
-          worker.ending.kind === 'timeout'
-            ? { kind: 'timeout', afterSeconds: ctx.timeoutSeconds }
-            : { kind: 'failed', reason: worker.ending.kind === 'failed' ? worker.ending.reason : 'the worker reported nothing' },
-        );
-      } else {
-        outcomes.set(metric.id, { kind: 'skipped', reason: 'the step before it did not finish' });
-      }
-    }
+    const outcomes = outcomesOf(def, worker, ctx.timeoutSeconds);
 
     // A write counts until the SDK sees it in the bucket.
-    let logEnd = fileSize(mounted?.logFile);
     const last = def.metrics[def.metrics.length - 1];
     const lastEvent = worker.events.find((e) => e.metric === last?.id);
     if (def.durable && last !== undefined && lastEvent !== undefined) {
-      let first = true;
-      let missing: string | undefined = 'not checked';
-      let seenAt = lastEvent.endMs;
-      while (nowMs() < deadlineMs) {
-        const pollStart = nowMs();
-        try {
-          missing = await bounded('checking the bucket', Math.max(1, deadlineMs - pollStart), missingFromBucket(direct, bucket, scale, def.id, tag, ctx.tar.entries));
-        } catch (e) {
-          missing = `the check failed: ${(e as Error).message}`;
-        }
-        if (missing === undefined) {
-          seenAt = first ? lastEvent.endMs : pollStart;
-          break;
-        }
-        first = false;
-        await new Promise((r) => setTimeout(r, VERIFY_EVERY_MS));
-      }
-      logEnd = fileSize(mounted?.logFile);
-      if (missing === undefined) outcomes.set(last.id, { kind: 'ok', value: valueOf(last.unit, lastEvent, seenAt) });
+      // The bound covers the tool and the wait for the bucket together.
+      const seen = await waitForBucket(ctx, def, tag, lastEvent, lastEvent.startMs + timeoutMs);
+      if (seen.kind === 'seen') outcomes.set(last.id, { kind: 'ok', value: valueOf(last.unit, lastEvent, seen.atMs) });
       else {
-        process.stderr.write(`  ${system} ${def.id}: after ${ctx.timeoutSeconds} s ${missing}\n`);
+        process.stderr.write(`  ${system} ${def.id}: after ${ctx.timeoutSeconds} s ${seen.missing}\n`);
         outcomes.set(last.id, { kind: 'timeout', afterSeconds: ctx.timeoutSeconds });
       }
     }
+    const logEnd = fileSize(mounted?.logFile);
 
-    let resources: ResourceSample | undefined;
-    if (mounted !== undefined && !debug) {
-      const after = sampleProcess(mounted.pid);
-      const bulk = def.metrics.find((m) => m.unit === 'MiB/s');
-      const event = worker.events.find((e) => e.metric === bulk?.id);
-      const ok = bulk !== undefined && outcomes.get(bulk.id)?.kind === 'ok';
-      if (after !== undefined) {
-        resources = {
-          metric: def.metrics[0]?.id ?? def.id,
-          peakRssBytes: after.peakRssBytes,
-          cpuSecondsPerGiB: ok && before !== undefined && event !== undefined ? (after.cpuSeconds - before.cpuSeconds) / (event.amount / GiB) : undefined,
-        };
-      }
-    }
-
-    let requests: Map<string, RequestCounts> | undefined;
-    if (debug && mounted !== undefined) {
-      const log = fs.readFileSync(mounted.logFile);
-      requests = new Map();
-      let from = logStart;
-      def.metrics.forEach((metric, i) => {
-        const isLast = i === def.metrics.length - 1;
-        const to = isLast ? logEnd : (worker.logOffsets[i] ?? logEnd);
-        requests?.set(metric.id, countRequests(log.subarray(from, to).toString('utf8')));
-        from = to;
-      });
-    }
+    const resources = mounted !== undefined && !debug ? sampleResources(def, mounted.pid, before, worker.events, outcomes) : undefined;
+    const requests = debug && mounted !== undefined ? splitRequestCounts(def, mounted.logFile, logStart, worker.logOffsets, logEnd) : undefined;
     return { outcomes, resources, requests };
   } finally {
     try {
       if (mounted !== undefined) await mounted.unmount();
       removeDirSafely(workDir);
     } finally {
-      await bounded(`deleting what ${def.id} wrote`, SETUP_TIMEOUT_MS, cleanRun(direct, bucket, def.id, tag));
+      if (await bounded(`deleting what ${def.id} wrote`, SETUP_TIMEOUT_MS, cleanRun(direct, bucket, def.id, tag))) {
+        const problem = await ctx.reclaim();
+        if (problem !== undefined) process.stderr.write(`  ${problem}\n`);
+      }
     }
   }
 }
