@@ -21,7 +21,7 @@ import { Spool } from './fs/spool.js';
 import { spoolLeftovers } from './fs/spool-leftovers.js';
 import { S3BucketAdmin, type BucketInfo } from './s3/bucket-admin.js';
 import { endpointLabel, S3ObjectStore, type PresignedUrl, type S3ObjectStoreOptions } from './s3/s3-object-store.js';
-import { abortOrphanedUploads } from './s3/orphaned-uploads.js';
+import { findOrphanedUploads, type OrphanedUploads } from './s3/orphaned-uploads.js';
 import { isStoreError, type StoreError } from './s3/store-error.js';
 import { MountError } from './mount-error.js';
 
@@ -119,13 +119,14 @@ async function openBucketParts(store: S3ObjectStore, s3: S3Config, blocks: Block
     maxKeyBytes: 1024 - Buffer.byteLength(s3.prefix),
   });
   if (!config.posix.readOnly) {
+    // Listed before recovery starts uploads of its own (see orphaned-uploads.ts); one request, and
+    // only after a crash. Aborting them need not hold the mount back.
+    const orphans = await findOrphans(s3, log);
     await recoverSpool(filesystem, spool, log);
-    const journalDir = s3.uploadJournalDir;
-    // In the background: the mount need not wait for a listing of uploads.
-    if (journalDir !== undefined) {
-      void abortOrphanedUploads(s3, journalDir).then(
+    if (orphans !== undefined) {
+      void orphans.abort().then(
         (aborted) => aborted > 0 && log.info(`aborted ${aborted} incomplete multipart upload(s) that a bucketfs killed before it could finish them left`),
-        (e: unknown) => log.warn(`looking for incomplete uploads of earlier mounts failed: ${(e as Error).message} (bucketfs cleanup ${s3.bucket} does it by hand)`),
+        (e: unknown) => log.warn(`aborting incomplete uploads of earlier mounts failed: ${(e as Error).message} (bucketfs cleanup ${s3.bucket} does it by hand)`),
       );
     }
   }
@@ -138,6 +139,17 @@ async function openBucketParts(store: S3ObjectStore, s3: S3Config, blocks: Block
       store.close();
     },
   };
+}
+
+/** The uploads killed mounts of this bucket left; undefined when there is no journal or it cannot be read. Never fails the mount. */
+async function findOrphans(s3: S3Config, log: Logger): Promise<OrphanedUploads | undefined> {
+  if (s3.uploadJournalDir === undefined) return undefined;
+  try {
+    return await findOrphanedUploads(s3, s3.uploadJournalDir);
+  } catch (e) {
+    log.warn(`looking for incomplete uploads of earlier mounts failed: ${(e as Error).message} (bucketfs cleanup ${s3.bucket} does it by hand)`);
+    return undefined;
+  }
 }
 
 /** Finishes what dead mounts of the bucket left in its spool; never fails the mount. */

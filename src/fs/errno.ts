@@ -47,6 +47,7 @@ export class FsError extends Error {
 
 const storeErrno: Record<StoreErrorCode, ErrnoName> = {
   NotFound: 'ENOENT',
+  NoSuchUpload: 'EIO',
   NoSuchBucket: 'EIO',
   PreconditionFailed: 'ESTALE',
   InvalidRange: 'EIO',

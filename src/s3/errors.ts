@@ -20,7 +20,7 @@ interface SdkErrorShape {
   $response?: { statusCode?: unknown; headers?: Record<string, unknown> };
 }
 
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchVersion']);
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
 const BAD_CREDENTIALS = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -138,6 +138,7 @@ function classify(e: SdkErrorShape, status: number | undefined): StoreErrorCode 
   if ((name !== undefined && TIMEOUT_NAMES.has(name)) || net === 'ETIMEDOUT') return 'Timeout';
   if (name !== undefined) {
     if (name === 'NoSuchBucket') return 'NoSuchBucket';
+    if (name === 'NoSuchUpload') return 'NoSuchUpload';
     if (NOT_FOUND.has(name)) return 'NotFound';
     if (name === 'PreconditionFailed') return 'PreconditionFailed';
     if (name === 'InvalidRange') return 'InvalidRange';

@@ -3,7 +3,8 @@
 // Kept free of SDK imports so the fs layer and the in-memory store can use it.
 
 export type StoreErrorCode =
-  | 'NotFound' // the key (or upload) does not exist
+  | 'NotFound' // the key does not exist
+  | 'NoSuchUpload' // the multipart upload is gone: aborted by another client, a lifecycle rule, or completed
   | 'NoSuchBucket'
   | 'PreconditionFailed' // If-Match failed: the object changed since it was opened
   | 'InvalidRange'

@@ -182,6 +182,6 @@ export async function abortUploadById(ctx: S3Context, key: string, uploadId: str
     await ctx.request('ABORT-UPLOAD', key, () => ctx.clients.main.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: ctx.full(key), UploadId: uploadId })));
   } catch (e) {
     // Already aborted or completed: nothing is left to clean up.
-    if (!isStoreError(e, 'NotFound')) throw e;
+    if (!isStoreError(e, 'NoSuchUpload') && !isStoreError(e, 'NotFound')) throw e;
   }
 }

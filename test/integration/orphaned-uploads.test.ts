@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abortOrphanedUploads } from '../../src/s3/orphaned-uploads.js';
+import { abortOrphanedUploads, findOrphanedUploads } from '../../src/s3/orphaned-uploads.js';
 import { UploadJournal } from '../../src/s3/upload-journal.js';
 import { endpointLabel } from '../../src/s3/s3-object-store.js';
 import { makeTestDir, removeTestDir } from '../support/mount-session.js';
@@ -60,6 +60,32 @@ describe('abortOrphanedUploads', () => {
     expect(await abortOrphanedUploads(config, dir)).toBe(2);
     expect(await uploads()).toEqual(['foreign']);
     expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
+  it('never aborts an upload of the same key started after the listing (the next mount re-uploading that file)', async () => {
+    const own = await makeTestDir('upload-journal-own');
+    try {
+      const config = storeConfig(bucket);
+      const journal = new UploadJournal(own, endpointLabel(config));
+      // A dead process's record that never got its upload id, and the upload it did start.
+      await journal.begin(bucket, 'again');
+      const dead = (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'again' }))).UploadId as string;
+      const pid = deadPid();
+      for (const name of await fsp.readdir(own)) {
+        const file = path.join(own, name);
+        await fsp.writeFile(file, JSON.stringify({ ...JSON.parse(await fsp.readFile(file, 'utf8')), pid }));
+      }
+      const orphans = await findOrphanedUploads(config, own);
+      expect(orphans.uploads.map((u) => u.uploadId)).toEqual([dead]);
+      // Recovery now uploads the same key again, within the intent's time window.
+      const fresh = (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'again' }))).UploadId as string;
+      expect(await orphans.abort()).toBe(1);
+      const left = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'again' }))).Uploads ?? [];
+      expect(left.map((u) => u.UploadId)).toEqual([fresh]);
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'again', UploadId: fresh }));
+    } finally {
+      await removeTestDir(own);
+    }
   });
 
   it('sends nothing when the journal names no dead process', async () => {

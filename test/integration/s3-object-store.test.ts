@@ -371,11 +371,11 @@ describe('multipart upload', () => {
     const part = await upload.uploadPart(1, randomBytes(1024));
     await upload.abort();
     await upload.abort();
-    await expectStoreError(upload.uploadPart(2, randomBytes(1024)), 'NotFound');
+    await expectStoreError(upload.uploadPart(2, randomBytes(1024)), 'NoSuchUpload');
     // AWS answers NoSuchUpload; Ceph RGW 16 answers 500 "This multipart completion is already in progress".
     const e = await upload.complete([part]).then(() => undefined, (err: unknown) => err);
     expect(e).toBeInstanceOf(StoreError);
-    expect(['NotFound', 'ServerError']).toContain((e as StoreError).code);
+    expect(['NoSuchUpload', 'ServerError']).toContain((e as StoreError).code);
     expect(await store.head('mp/aborted')).toBeUndefined();
   });
 

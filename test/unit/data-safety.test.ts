@@ -4,7 +4,8 @@
 // readers of the replaced file attached to the new one.
 import { describe, expect, it } from 'vitest';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { type FsFixture, errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
+import { StoreError } from '../../src/s3/store-error.js';
+import { type FsFixture, PART_BYTES, errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 
@@ -77,6 +78,26 @@ describe('appends when an upload fails', () => {
     await retried;
     for (let i = 0; i < 100 && t.body('f') === undefined; i++) await new Promise((r) => setTimeout(r, 5));
     expect(t.body('f')?.toString()).toBe('kept');
+  });
+
+  it('start a new multipart upload when someone aborted the one in flight (cleanup --all, a lifecycle rule)', async () => {
+    const t = await fixture({ uploadRetryDelayMs: 5 });
+    const data = patternBytes(2 * PART_BYTES + 100);
+    const fh = await t.fs.create('/big', 0o644);
+    await t.fs.write(fh, 0, data);
+    // Both the close and the release's own attempt fail: only the background retry is left.
+    t.store.failNext('complete', new StoreError('NoSuchUpload', 'NoSuchUpload: aborted by another client', { httpStatus: 404 }), 2);
+    expect(await errnoOf(t.fs.flush(fh))).toBe('EIO');
+    const retried = t.store.nextCall('complete').then(() => t.store.nextCall('complete'));
+    await t.fs.release(fh);
+    await retried;
+    for (let i = 0; i < 100 && t.body('big') === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(t.body('big')?.equals(data)).toBe(true);
+    expect(t.store.calls.createUpload).toBe(3);
+    expect(t.store.pendingUploads()).toEqual([]);
+    // The spool copy goes once the retry has recorded its success.
+    for (let i = 0; i < 100 && (await t.spoolFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await t.spoolFiles()).toEqual([]);
   });
 
   it('fail the close when the object they start from was replaced, and keep the bytes in the spool', async () => {
