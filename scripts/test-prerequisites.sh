@@ -16,7 +16,8 @@ set -euo pipefail
 # package:probe — a probe starting with / or dpkg: is checked with dpkg-query, any other is a command.
 build=(fuse:fusermount libfuse2:dpkg build-essential:make build-essential:g++ python3:python3)
 tools=(fuse:fusermount python3:python3 rsync:rsync restic:restic sqlite3:sqlite3 git:git tar:tar
-  xxd:xxd procps:ps psmisc:fuser util-linux:setpriv util-linux:flock fio:fio)
+  xxd:xxd procps:ps psmisc:fuser util-linux:setpriv util-linux:flock acl:setfacl acl:getfacl attr:setfattr
+  attr:getfattr fio:fio)
 ceph=(ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph-common:ceph ceph-common:monmaptool
   uuid-runtime:uuidgen iproute2:ss curl:curl)
 

@@ -1,4 +1,4 @@
-// The one bounded-concurrency helper. Its promise settles only after every task it started has
+// The bounded-concurrency helpers (one pool, two policies on failure). Its promise settles only after every task it started has
 // settled, so a caller that cleans up on failure (aborts an upload, deletes copies) races nothing.
 
 /**
@@ -24,4 +24,12 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, task:
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== undefined) throw failure.error;
   return results;
+}
+
+/**
+ * Runs `task` on every item with at most `limit` in flight, all of them whatever happens: each task
+ * deals with its own failure (a task that throws stops nothing, and its error is dropped).
+ */
+export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  await mapLimited(items, limit, (item) => task(item).catch(() => undefined));
 }

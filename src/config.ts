@@ -2,6 +2,7 @@
 // default in one place (DEFAULTS). The CLI builds it; nothing below src/run.ts parses flags.
 
 import os from 'node:os';
+import type { LogFormat, LogLevel } from './log.js';
 import type { ServerCapabilities } from './s3/capabilities.js';
 import path from 'node:path';
 
@@ -11,6 +12,16 @@ const GiB = 1024 * MiB;
 
 /** How the SDK computes request checksums: `when-required` is what S3-compatible servers accept. */
 export type ChecksumMode = 'when-required' | 'when-supported';
+
+/**
+ * Server-side encryption of what a mount writes: SSE-S3 (the server's keys), SSE-KMS (a KMS key,
+ * the bucket's default one when keyId is undefined) or SSE-C (the customer's 32-byte key, which
+ * every read and copy must send too).
+ */
+export type Encryption =
+  | { readonly kind: 's3' }
+  | { readonly kind: 'kms'; readonly keyId: string | undefined }
+  | { readonly kind: 'c'; readonly key: Uint8Array };
 
 export interface S3Config {
   readonly bucket: string;
@@ -51,6 +62,10 @@ export interface S3Config {
   readonly uploadJournalDir?: string;
   /** Server capabilities set by the user (`--capability NAME=VALUE`) over detection. */
   readonly capabilities?: Partial<ServerCapabilities>;
+  /** Encryption of every PutObject, CreateMultipartUpload and CopyObject (SSE-C: of reads too). Default none: the bucket's own default. */
+  readonly encryption?: Encryption;
+  /** x-amz-storage-class of every object written, copies included (any name the server takes). Default none: the server's default. */
+  readonly storageClass?: string;
 }
 
 export interface CacheConfig {
@@ -97,6 +112,8 @@ export interface PosixConfig {
   /** Permission bits of directories without x-amz-meta-mode. Default 0755. */
   readonly dirMode: number;
   readonly readOnly: boolean;
+  /** Store access times of reads (relatime: at most once a day per file, a header rewrite each). Default false: noatime. */
+  readonly atime: boolean;
   /** Size statfs (df) reports, bytes: S3 has no capacity of its own. Default 1 PiB. */
   readonly capacityBytes: number;
 }
@@ -118,12 +135,24 @@ export interface WriteConfig {
 
 export interface MountConfig {
   readonly mountpoint: string;
+  /**
+   * Mount every bucket the credentials can list, one folder each (`bucketfs mount MOUNTPOINT`);
+   * `s3` then names no bucket (bucket and prefix are '') and each bucket gets a copy of it.
+   */
+  readonly allBuckets: boolean;
   readonly s3: S3Config;
   readonly cache: CacheConfig;
   readonly posix: PosixConfig;
   readonly write: WriteConfig;
   readonly foreground: boolean;
+  /** logLevel is debug (kept for callers that only ask "debug or not"). */
   readonly debug: boolean;
+  /** What the daemon logs at first (SIGUSR2 raises it one step). Default info. */
+  readonly logLevel: LogLevel;
+  /** `text` for people, `json` one object per line. Default text. */
+  readonly logFormat: LogFormat;
+  /** Where the Prometheus /metrics endpoint listens (and only there). Default none: no endpoint. */
+  readonly metrics?: { readonly host: string; readonly port: number };
   readonly allowOther: boolean;
 }
 
@@ -195,4 +224,16 @@ export function parseSize(text: string): number | undefined {
   const factor = { '': 1, k: KiB, m: MiB, g: GiB, t: 1024 * GiB, p: 1024 * 1024 * GiB }[(m[2] ?? '').toLowerCase()] ?? 1;
   const value = Math.round(Number(m[1]) * factor);
   return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** A size as the options take it: the largest unit that divides it (`256M`, `10G`, `512K`). */
+export function formatSize(bytes: number): string {
+  const units: [string, number][] = [['P', 1024 * 1024 * GiB], ['T', 1024 * GiB], ['G', GiB], ['M', MiB], ['K', KiB]];
+  for (const [unit, factor] of units) if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  return String(bytes);
+}
+
+/** A mode as the options take it: four octal digits (`0644`). */
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }

@@ -20,7 +20,7 @@ export function defaultPasswdFiles(): string[] {
   return [path.join(home, '.passwd-bucketfs'), '/etc/passwd-bucketfs', path.join(home, '.passwd-s3fs'), '/etc/passwd-s3fs'];
 }
 
-/** The keys for `bucket` in a passwd file's text: its own line first, else a line for every bucket. */
+/** The keys for `bucket` ('' for every bucket) in a passwd file's text: its own line first, else a line for every bucket. */
 export function keysFromPasswd(text: string, bucket: string, file: string): Keys {
   let fallback: Keys | undefined;
   for (const [i, raw] of text.split('\n').entries()) {
@@ -36,6 +36,8 @@ export function keysFromPasswd(text: string, bucket: string, file: string): Keys
     }
   }
   if (fallback) return fallback;
+  // '': a mount of every bucket, which takes the keys meant for every bucket.
+  if (bucket === '') throw new CredentialsError(`${file} has no ACCESS_KEY:SECRET line, the keys a mount of every bucket uses: add one`);
   throw new CredentialsError(`${file} has no keys for bucket ${bucket}: add a line ${bucket}:ACCESS_KEY:SECRET`);
 }
 

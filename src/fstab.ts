@@ -2,7 +2,8 @@
 // that way for `-t bucketfs`, and mount.fuse calls `bucketfs SOURCE MOUNTPOINT -o …` for
 // `-t fuse.bucketfs`. This turns such a call into `bucketfs mount` arguments: every CLI option is
 // accepted as `-o key=value` (underscores or dashes), the usual mount options are mapped or ignored,
-// and anything else reaches the CLI's strict parser, which names it in one line.
+// and anything else reaches the CLI's strict parser, which names it in one line. A source of `*`
+// mounts every bucket (fstab's first field cannot be empty, and no bucket can be named `*`).
 
 export interface HelperCall {
   /** Arguments for `bucketfs` (starting with `mount`). */
@@ -17,12 +18,12 @@ export class HelperUsageError extends Error {}
 /** Options mount(8), systemd and fuse add that mean nothing to bucketfs. */
 const IGNORED = new Set([
   'defaults', 'auto', 'noauto', 'user', 'users', 'nouser', 'owner', 'group', 'rw', 'suid', 'nosuid', 'dev', 'nodev',
-  'exec', 'noexec', 'async', 'sync', 'dirsync', 'atime', 'noatime', 'relatime', 'norelatime', 'strictatime', 'lazytime',
+  'exec', 'noexec', 'async', 'sync', 'dirsync', 'noatime', 'relatime', 'norelatime', 'strictatime', 'lazytime',
   'diratime', 'nodiratime', '_netdev', 'nofail', 'nonempty', 'bg', 'fg', 'loud', 'silent',
 ]);
 const IGNORED_KEYS = new Set(['fsname', 'subtype', 'comment', 'helper', 'context', 'fscontext', 'defcontext', 'rootcontext']);
 
-/** Parses the arguments after the program name: `SOURCE MOUNTPOINT [-sfnv] [-o OPTIONS] [-t TYPE]`. */
+/** Parses the arguments after the program name: `SOURCE MOUNTPOINT [-sfnv] [-o OPTIONS] [-t TYPE]` (SOURCE `*`: every bucket). */
 export function helperCall(argv: readonly string[]): HelperCall {
   const positional: string[] = [];
   const options: string[] = [];
@@ -47,7 +48,7 @@ export function helperCall(argv: readonly string[]): HelperCall {
       positional.push(arg);
     }
   }
-  if (positional.length !== 2) throw new HelperUsageError(`expected BUCKET[:PREFIX] MOUNTPOINT, got ${positional.length} arguments`);
+  if (positional.length !== 2) throw new HelperUsageError(`expected BUCKET[:PREFIX] MOUNTPOINT (or * MOUNTPOINT for every bucket), got ${positional.length} arguments`);
   const [source, mountpoint] = positional as [string, string];
   return { args: ['mount', source.replace(/^bucketfs#/, ''), mountpoint, ...options.flatMap(toCliArgs)], fake, verbose };
 }

@@ -1,78 +1,28 @@
-// The composition root: config → store → caches → filesystem → FUSE binding, plus the checks that
-// must pass before anything is mounted and the clean shutdown on a signal or an external unmount.
+// The composition root: config → what the mount serves (compose.ts: stores, caches, filesystem; one
+// bucket or every bucket) → FUSE binding, plus the checks that must pass before anything is mounted,
+// status and sync for the control socket, and the clean shutdown on a signal or an external unmount.
 // Mount-time problems become a MountError with one sentence that names the cause and the fix.
 
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type { MountConfig } from './config.js';
 import type { Logger } from './log.js';
-import { BlockCache } from './cache/block-cache.js';
-import { DiskCache } from './cache/disk-cache.js';
-import { MemoryBudget } from './cache/memory-budget.js';
+import { serveAllBuckets, serveBucket, type Served } from './compose.js';
 import { MountCounters } from './control/counters.js';
-import type { MountStatus, PendingStatus, SyncOutcome, SyncProgress, UploadStatus } from './control/status.js';
-import { S3Filesystem } from './fs/filesystem.js';
-import type { OpenFilesActivity } from './fs/open-files.js';
-import { Spool } from './fs/spool.js';
-import { mount, unmount, unmountPath } from './fs/fuse/binding.js';
+import type { MountStatus, SyncOutcome, SyncProgress } from './control/status.js';
+import { mountStatus, syncProgressOf } from './mount-status.js';
+import { checkMountpoint, isMountPoint } from './mountpoint.js';
+import type { MountedFilesystem } from './fs/operations.js';
+import { mount, unmount } from './fs/fuse/binding.js';
 import { BindingError, loadFuse } from './fs/fuse/native.js';
-import { S3ObjectStore } from './s3/s3-object-store.js';
-import { describeMountError } from './cli/advice.js';
-import { isStoreError } from './s3/store-error.js';
+import { MountError } from './mount-error.js';
+import type { PresignedUrl } from './s3/s3-object-store.js';
 
-export class MountError extends Error {
-  override readonly name = 'MountError';
-}
+export { MountError } from './mount-error.js';
 
-/** Is `dir` a mount point now? Reads /proc/self/mountinfo (octal escapes decoded). */
-export async function isMountPoint(dir: string): Promise<boolean> {
-  const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').some((line) => line.split(' ')[4] !== undefined && unescape(line.split(' ')[4] as string) === dir);
-}
-
-/**
- * A mountpoint whose daemon died answers ENOTCONN ("Transport endpoint is not connected") to
- * everything until it is detached. The next mount detaches it (fusermount -uz, which needs no daemon)
- * and returns the one line that tells the user so; undefined when there was nothing to heal.
- */
-export async function healDeadMount(mountpoint: string): Promise<string | undefined> {
-  const dir = path.resolve(mountpoint);
-  const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
-  // ECONNABORTED: the same, caught while the kernel was still tearing the connection down.
-  const code = stat instanceof Error ? (stat as NodeJS.ErrnoException).code : undefined;
-  if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') return undefined;
-  try {
-    await unmountPath(dir);
-  } catch (e) {
-    throw new MountError(`mountpoint ${dir} is a dead FUSE mount (its daemon is gone) and detaching it failed (${(e as Error).message}): run 'fusermount -uz ${dir}'`);
-  }
-  return `healed ${dir}: its daemon had died and left a dead mount (Transport endpoint is not connected); detached it`;
-}
-
-export async function checkMountpoint(mountpoint: string): Promise<string> {
-  const dir = path.resolve(mountpoint);
-  const stat = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
-  if (stat instanceof Error) {
-    if (stat.code === 'ENOENT') throw new MountError(`mountpoint ${dir} does not exist: create it first (mkdir -p ${dir})`);
-    if (stat.code === 'ENOTCONN') {
-      throw new MountError(`mountpoint ${dir} is a dead FUSE mount (its daemon is gone): run 'bucketfs unmount ${dir}' or 'fusermount -uz ${dir}' first`);
-    }
-    throw new MountError(`cannot use mountpoint ${dir}: ${stat.message}`);
-  }
-  if (!stat.isDirectory()) throw new MountError(`mountpoint ${dir} is not a directory: give an empty directory`);
-  if (await isMountPoint(dir)) throw new MountError(`${dir} is already a mount point: unmount it first (bucketfs unmount ${dir})`);
-  const entries = await fsp.readdir(dir);
-  if (entries.length > 0) {
-    throw new MountError(`mountpoint ${dir} is not empty (${entries.length} entries): mount on an empty directory so nothing is hidden`);
-  }
-  return dir;
-}
+export { checkMountpoint, healDeadMount, isMountPoint } from './mountpoint.js';
 
 export interface RunningMount {
   readonly mountpoint: string;
-  readonly filesystem: S3Filesystem;
+  readonly filesystem: MountedFilesystem;
   /** Resolves when the mount has ended (stop() or an external unmount). */
   readonly ended: Promise<void>;
   stop(reason: string): Promise<void>;
@@ -83,22 +33,70 @@ export interface RunningMount {
   syncProgress(): SyncProgress;
   /** SIGHUP: drop cached metadata. */
   reload(): void;
+  /** `bucketfs url`: a presigned GET or PUT of the object behind `path` (a path in the mount). */
+  presign(path: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl>;
 }
 
-/** Per-upload rates from the OpenFile counters. */
-function uploadStatuses(activity: OpenFilesActivity, nowMs: number): UploadStatus[] {
-  return activity.files.flatMap((f) => {
-    const p = f.progress;
-    if (!p) return [];
-    const elapsedSeconds = Math.max((nowMs - p.startedAtMs) / 1000, 0.001);
-    const bytesPerSecond = Math.max(0, p.doneBytes - p.doneAtStartBytes) / elapsedSeconds;
-    const etaSeconds = bytesPerSecond > 0 ? (p.sizeBytes - p.doneBytes) / bytesPerSecond : null;
-    return [{ path: f.path, sizeBytes: p.sizeBytes, doneBytes: p.doneBytes, bytesPerSecond: Math.round(bytesPerSecond), etaSeconds }];
-  });
+/**
+ * The one way a mount ends (a signal, `bucketfs unmount`, or `fusermount -u` from outside, noticed
+ * within 2 s): upload what is pending, unmount, free what `served` holds. Idempotent.
+ */
+function stopper(
+  served: Served,
+  mountpoint: string,
+  log: Logger,
+  unmountFuse: () => Promise<void>,
+  afterClose: () => void,
+): { stop: (reason: string) => Promise<void>; ended: Promise<void> } {
+  const { filesystem } = served;
+  let resolveEnded: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(watch);
+      log.info(`unmounting ${mountpoint} (${reason})`);
+      const failed = await filesystem.syncAll();
+      for (const file of failed) log.error(`${file.path} could not be uploaded before unmount (${file.error}): its data stays in ${served.spoolDir} for the next mount`);
+      if (await isMountPoint(mountpoint)) await unmountFuse().catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
+      filesystem.stop();
+      await served.close();
+      afterClose();
+      resolveEnded();
+    })();
+    return stopping;
+  };
+  const watch = setInterval(() => {
+    void isMountPoint(mountpoint).then((mounted) => {
+      if (!mounted) void stop('unmounted from outside');
+    });
+  }, 2_000);
+  watch.unref();
+  return { stop, ended };
 }
 
-function pendingStatuses(activity: OpenFilesActivity): PendingStatus[] {
-  return activity.files.flatMap((f) => (f.state === 'writing' || f.state === 'queued' || f.state === 'retrying' ? [{ path: f.path, sizeBytes: f.sizeBytes, state: f.state }] : []));
+/** Mounts what `served` serves on `mountpoint`; on failure frees it and says why in one line. */
+async function mountServed(config: MountConfig, served: Served, mountpoint: string, log: Logger): Promise<Awaited<ReturnType<typeof mount>>> {
+  const { filesystem } = served;
+  // The S3 layer gives up within its attempts, their timeouts and the waits between them.
+  const { maxAttempts, requestTimeoutMs, connectTimeoutMs, retryMaxDelayMs } = config.s3;
+  const boundedOpTimeoutMs = maxAttempts * (requestTimeoutMs + connectTimeoutMs) + (maxAttempts - 1) * retryMaxDelayMs + 10_000;
+  try {
+    return await mount(filesystem, log, {
+      mountpoint,
+      fsName: served.fsName,
+      allowOther: config.allowOther,
+      atime: config.posix.atime,
+      debugFuse: false,
+      boundedOpTimeoutMs,
+      attrTimeoutSec: 1,
+      keepPageCache: config.cache.keepPageCache,
+    });
+  } catch (e) {
+    filesystem.stop();
+    await served.close().catch(() => undefined);
+    throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
+  }
 }
 
 export async function startMount(config: MountConfig, baseLog: Logger): Promise<RunningMount> {
@@ -111,171 +109,39 @@ export async function startMount(config: MountConfig, baseLog: Logger): Promise<
   const counters = new MountCounters();
   const log = counters.counting(baseLog);
   const startedAt = new Date();
-  const mountpoint = await checkMountpoint(config.mountpoint);
-  // What the store learns of the server before the mount is up waits for it: a failed mount says
+  const mountpoint = await checkMountpoint(config.mountpoint, config.allBuckets);
+  // What the stores learn of the server before the mount is up waits for it: a failed mount says
   // one line and nothing else.
   let early: string[] | undefined = [];
-  const store = new S3ObjectStore(config.s3, {
-    logger: log.debugEnabled ? (line) => log.debug(line) : undefined,
-    notice: (line) => (early ? early.push(line) : log.info(line)),
-    capabilities: config.s3.capabilities,
-  });
+  const notice = (line: string): void => void (early ? early.push(line) : log.info(line));
+  let served: Served;
   try {
-    await store.checkAccess();
+    served = config.allBuckets ? await serveAllBuckets(config, log, mountpoint, notice) : await serveBucket(config, log, mountpoint, notice);
   } catch (e) {
-    store.close();
-    if (isStoreError(e)) throw new MountError(describeMountError(e, config.s3));
+    counters.close();
     throw e;
   }
-
-  // One spool folder per bucket, prefix and endpoint, so leftovers of an earlier mount are found;
-  // inside it a folder of this mount's own, which no other mount cleans while this one runs.
-  const mountId = createHash('sha256').update(`${config.s3.endpoint ?? 'aws'}|${config.s3.bucket}|${config.s3.prefix}`).digest('hex').slice(0, 16);
-  const stateDir = path.join(config.write.spoolDir, `${config.s3.bucket}-${mountId}`);
-  let spool: Spool;
-  try {
-    spool = await Spool.open({
-      bucketDir: stateDir,
-      capacityBytes: config.write.spoolSizeBytes,
-      log,
-      description: { mountpoint, store: store.description },
-    });
-  } catch (e) {
-    store.close();
-    throw new MountError(`cannot use the spool folder ${stateDir}: ${(e as Error).message} (choose another with --spool-dir)`);
-  }
-  let disk: DiskCache | undefined;
-  if (config.cache.diskCacheDir !== undefined) {
-    const dir = path.join(config.cache.diskCacheDir, `${config.s3.bucket}-${mountId}`);
-    try {
-      disk = await DiskCache.open({ dir, capacityBytes: config.cache.diskCacheSizeBytes, blockSizeBytes: config.cache.blockSizeBytes, log });
-    } catch (e) {
-      store.close();
-      throw new MountError(`cannot use the disk cache folder ${dir}: ${(e as Error).message} (choose another with --cache-dir)`);
-    }
-  }
-  const blocks = new BlockCache({ capacityBytes: Math.max(config.cache.cacheSizeBytes, config.cache.blockSizeBytes), blockSizeBytes: config.cache.blockSizeBytes, disk });
-  const filesystem = new S3Filesystem({
-    store,
-    bucket: config.s3.bucket,
-    blocks,
-    budget: new MemoryBudget(config.cache.memoryBudgetBytes),
-    spool,
-    cache: config.cache,
-    posix: config.posix,
-    write: config.write,
-    journalDir: spool.journalDir,
-    logger: log,
-  });
-  if (!config.posix.readOnly) {
-    try {
-      const { uploading, clean, conflicts, unrecoverable, aborted } = await filesystem.recover();
-      if (uploading.length + clean.length + conflicts.length + unrecoverable.length + aborted.length > 0) {
-        log.info(
-          `recovery: ${uploading.length} file(s) uploading, ${clean.length} already done, ${conflicts.length} conflict(s), ` +
-            `${unrecoverable.length} kept in the spool, ${aborted.length} incomplete multipart upload(s) aborted`,
-        );
-      }
-    } catch (e) {
-      // What was not finished stays in this mount's folder; the next mount takes it over again.
-      log.error(`recovery of the spool left by earlier mounts failed: ${(e as Error).message}; its files stay in ${spool.adoptedDir}`);
-    }
-  }
-
-  // The S3 layer gives up within its attempts, their timeouts and the waits between them.
-  const { maxAttempts, requestTimeoutMs, connectTimeoutMs, retryMaxDelayMs } = config.s3;
-  const boundedOpTimeoutMs = maxAttempts * (requestTimeoutMs + connectTimeoutMs) + (maxAttempts - 1) * retryMaxDelayMs + 10_000;
-  let fuse;
-  try {
-    fuse = await mount(filesystem, log, {
-      mountpoint,
-      fsName: `bucketfs:${config.s3.bucket}`,
-      allowOther: config.allowOther,
-      debugFuse: false,
-      boundedOpTimeoutMs,
-      attrTimeoutSec: 1,
-      keepPageCache: config.cache.keepPageCache,
-    });
-  } catch (e) {
-    filesystem.stop();
-    await spool.close().catch(() => undefined);
-    store.close();
-    await disk?.close();
+  const { filesystem } = served;
+  const fuse = await mountServed(config, served, mountpoint, log).catch((e: unknown) => {
     counters.close();
-    throw new MountError(`mounting ${mountpoint} failed: ${(e as Error).message} (is /dev/fuse there and the 'fuse' package installed?)`);
-  }
-  log.info(`mounted ${store.description} on ${mountpoint}`);
+    throw e;
+  });
+  log.info(`mounted ${served.description} on ${mountpoint}`);
   for (const line of early) log.info(line);
   early = undefined;
 
-  let resolveEnded: () => void = () => undefined;
-  const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
-  let stopping: Promise<void> | undefined;
+  const { stop, ended } = stopper(served, mountpoint, log, () => unmount(fuse), () => counters.close());
 
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      clearInterval(watch);
-      log.info(`unmounting ${mountpoint} (${reason})`);
-      const failed = await filesystem.syncAll();
-      for (const file of failed) log.error(`${file.path} could not be uploaded before unmount (${file.error}): its data stays in ${spool.instanceDir} for the next mount`);
-      if (await isMountPoint(mountpoint)) {
-        await unmount(fuse).catch((e: Error) => log.error(`unmount of ${mountpoint} failed: ${e.message}`));
-      }
-      filesystem.stop();
-      await spool.close().catch((e: Error) => log.error(`cleaning the spool folder ${spool.instanceDir}: ${e.message}`));
-      store.close();
-      await disk?.close().catch((e: Error) => log.error(`closing the disk cache failed: ${e.message}`));
-      counters.close();
-      resolveEnded();
-    })();
-    return stopping;
-  };
-  // Someone ran `fusermount -u` or `umount` directly: notice it and end the daemon.
-  const watch = setInterval(() => {
-    void isMountPoint(mountpoint).then((mounted) => {
-      if (!mounted) void stop('unmounted from outside');
-    });
-  }, 2_000);
-  watch.unref();
-
-  const status = (): MountStatus => {
-    const activity = filesystem.activity();
-    const cache = blocks.stats();
-    const now = Date.now();
-    return {
-      mountpoint,
-      pid: process.pid,
-      bucket: config.s3.bucket,
-      prefix: config.s3.prefix,
-      endpoint: config.s3.endpoint ?? 'AWS S3',
-      startedAt: startedAt.toISOString(),
-      uptimeSeconds: Math.round((now - startedAt.getTime()) / 1000),
-      writeBack: config.write.writeBack,
-      readOnly: config.posix.readOnly,
-      cache: { sizeBytes: cache.sizeBytes, capacityBytes: blocks.capacityBytes, hits: cache.hits, misses: cache.misses },
-      spool: { dir: spool.instanceDir, usedBytes: spool.usedBytes, capacityBytes: spool.capacityBytes },
-      openFiles: { writing: activity.files.filter((f) => f.users > 0).length, reading: activity.readers },
-      uploads: { inFlight: uploadStatuses(activity, now), pending: pendingStatuses(activity), pendingRetries: activity.pendingRetries },
-      s3: { requests: counters.requests, failed: counters.failedRequests },
-      errors: { count: counters.errors, last: counters.lastError, lastAt: counters.lastErrorAt },
-    };
-  };
+  const status = (): MountStatus => mountStatus({ config, mountpoint, served, counters, startedAt });
   let syncStartedAt = 0;
-  const syncProgress = (): SyncProgress => {
-    const activity = filesystem.activity();
-    const unsaved = activity.files.filter((f) => f.state !== 'clean');
-    const uploads = uploadStatuses(activity, Date.now());
-    const doneBytes = uploads.reduce((sum, u) => sum + u.doneBytes, 0);
-    const totalBytes = unsaved.reduce((sum, f) => sum + (f.progress?.sizeBytes ?? f.sizeBytes), 0);
-    const elapsedSeconds = Math.max((Date.now() - syncStartedAt) / 1000, 0.001);
-    const sentBytes = activity.files.reduce((sum, f) => sum + (f.progress ? f.progress.doneBytes - f.progress.doneAtStartBytes : 0), 0);
-    return { files: unsaved.length, doneBytes, totalBytes, bytesPerSecond: Math.round(sentBytes / elapsedSeconds) };
-  };
+  const syncProgress = (): SyncProgress => syncProgressOf(filesystem.activity(), syncStartedAt);
   const sync = async (): Promise<SyncOutcome> => {
     syncStartedAt = Date.now();
     return { failed: await filesystem.syncAll() };
   };
   const reload = (): void => filesystem.dropMetadataCaches();
+  // A path in the mount is its key below the mount's prefix (the core's rule, fileKey).
+  const presign = (file: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl> => served.presign(file, method, expiresSeconds);
 
-  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload };
+  return { mountpoint, filesystem, ended, stop, status, sync, syncProgress, reload, presign };
 }

@@ -5,6 +5,7 @@
 
 import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { forEachLimited } from '../concurrency.js';
 import type { Logger } from '../log.js';
 import { TRAILER_BYTES, isFanOutFolder, parseBlockFileName } from './disk-block-file.js';
 
@@ -125,10 +126,4 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
+

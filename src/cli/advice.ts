@@ -46,6 +46,12 @@ export function phraseFix(fix: Fix): string | undefined {
       return 'bucketfs needs an S3-compatible server';
     case 'use-required-checksums':
       return 'keep --checksum when-required (the default)';
+    case 'encryption-refused': {
+      const need = fix.encryption === 'c' ? 'SSE-C only over https (AWS and Ceph RGW refuse it over http)' : 'SSE-S3 and SSE-KMS only with a KMS set up (Ceph RGW: rgw_crypt_s3_kms_backend) and over https';
+      return `servers take ${need}: ${fix.overHttp ? 'use an https endpoint' : 'set the server up for it'}, or mount without --sse ${fix.encryption}`;
+    }
+    case 'storage-class-refused':
+      return `use a storage class the server defines (STANDARD always works), or leave out --storage-class ${fix.storageClass}`;
     case 'worked-around':
       return `none needed: ${fix.how}`;
     case 'none':

@@ -5,8 +5,10 @@
 import type { Argv } from 'yargs';
 import { DEFAULTS, parseSize, type ChecksumMode, type S3Config } from '../config.js';
 import { parseCapabilityOverrides, type ServerCapabilities } from '../s3/capabilities.js';
+import { encryptionOption, encryptionOptions, storageClassOption } from './encryption-options.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** `bucket` or `bucket:prefix/inside` → bucket and a prefix that is '' or ends in '/'. */
 export function parseSource(source: string): { bucket: string; prefix: string } {
@@ -59,14 +61,18 @@ export function durationOption(name: string, value: string | undefined): number 
   return Math.round(Number(m[1]) * (DURATION_UNITS_MS[(m[2] as string).toLowerCase()] as number));
 }
 
-const S3_OPTIONS = ['endpoint', 'region', 'path-style', 'profile', 'passwd-file', 'checksum', 'request-timeout', 'connect-timeout', 'max-attempts', 'retry-delay', 'retry-max-delay', 'capability'];
+const S3_OPTIONS = ['endpoint', 'secure', 'region', 'path-style', 'profile', 'passwd-file', 'checksum', 'request-timeout', 'connect-timeout', 'max-attempts', 'retry-delay', 'retry-max-delay', 'capability'];
 
 /** The S3 option group; credentials never come from the command line (the AWS chain provides them). */
 export function s3Options<T>(y: Argv<T>) {
   const s = DEFAULTS.s3;
-  return y
+  return encryptionOptions(y)
     .group(S3_OPTIONS, 'S3:')
-    .option('endpoint', { type: 'string', describe: 'S3-compatible server URL (MinIO, RustFS, Ceph RGW...); default AWS S3 or AWS_ENDPOINT_URL' })
+    .option('endpoint', {
+      type: 'string',
+      describe: 'S3-compatible server (MinIO, RustFS, Ceph RGW...): a URL such as http://127.0.0.1:9000, or HOST[:PORT] as the MinIO client takes it (https unless --no-secure); default AWS S3 or AWS_ENDPOINT_URL',
+    })
+    .option('secure', { type: 'boolean', describe: 'with --endpoint HOST[:PORT]: https (the default, as mc does); --no-secure for plain http' })
     .option('region', { type: 'string', describe: 'region; any string works with a custom endpoint' })
     .option('path-style', { type: 'boolean', describe: 'bucket in the URL path (default: on with --endpoint)' })
     .option('profile', { type: 'string', describe: 'AWS profile from ~/.aws (credentials never come from the command line)' })
@@ -83,22 +89,53 @@ export function s3Options<T>(y: Argv<T>) {
       type: 'string',
       describe: 'NAME=VALUE[,NAME=VALUE…]: what the server can do, over what bucketfs detects (bucketfs doctor lists them), e.g. uploadPartCopyConditions=false',
     })
-    .option('retry-max-delay', { type: 'number', describe: `longest wait between two attempts, seconds (default ${s.retryMaxDelayMs / 1000})` });
+    .option('retry-max-delay', { type: 'number', describe: `longest wait between two attempts, seconds (default ${s.retryMaxDelayMs / 1000})` })
+    .option('config', {
+      type: 'string',
+      describe:
+        'JSON file of options by their long names, optionally per bucket ({"endpoint": "127.0.0.1:9000", "buckets": {"photos": {"read-only": true}}}); ' +
+        'default $XDG_CONFIG_HOME/bucketfs/config.json (~/.config/bucketfs/config.json) when it exists; flags on the command line win',
+    });
 }
 
 type S3Args = Awaited<ReturnType<ReturnType<typeof s3Options>['parseAsync']>>;
 
-function endpointOption(value: string | undefined): string | undefined {
+/** A scheme (`http://`, `https://`, `ftp://`…): the value is a URL, not the MinIO client's HOST[:PORT]. */
+const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** HOST[:PORT]: a DNS name, an IPv4 address or a bracketed IPv6 address, then an optional port. */
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::(\d+))?$/i;
+
+/**
+ * The endpoint URL: a URL as given (its scheme decides), or HOST[:PORT] as the MinIO client takes
+ * it, https unless `secure` is false (mc's default). Falls back to AWS_ENDPOINT_URL(_S3).
+ */
+export function endpointOption(value: string | undefined, secure?: boolean): string | undefined {
   const endpoint = value ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  if (endpoint === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new UsageError(`--endpoint '${endpoint}' is not a URL: use e.g. http://127.0.0.1:9000`);
+  if (endpoint === undefined) {
+    if (secure === false) throw new UsageError('--no-secure needs --endpoint HOST:PORT: AWS S3 is only reached over https');
+    return undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint '${endpoint}' must start with http:// or https://`);
-  return endpoint;
+  const text = String(endpoint).trim();
+  if (HAS_SCHEME.test(text)) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new UsageError(`--endpoint '${text}' is not a URL: use e.g. http://127.0.0.1:9000 or 127.0.0.1:9000 --no-secure`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint '${text}' must start with http:// or https://`);
+    if (secure !== undefined && secure !== (url.protocol === 'https:')) {
+      throw new UsageError(`--endpoint '${text}' says ${url.protocol.slice(0, -1)} but ${secure ? '--secure' : '--no-secure'} asks for ${secure ? 'https' : 'http'}: drop one of them`);
+    }
+    return text;
+  }
+  const m = HOST_PORT.exec(text);
+  if (m === null) {
+    throw new UsageError(`--endpoint '${text}' is neither a URL (http://127.0.0.1:9000) nor HOST[:PORT] (127.0.0.1:9000, s3.example.net)`);
+  }
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) throw new UsageError(`--endpoint '${text}': the port must be a number from 1 to 65535`);
+  return `${secure === false ? 'http' : 'https'}://${m[1] as string}${port === undefined ? '' : `:${port}`}`;
 }
 
 function capabilityOption(list: string | undefined): Partial<ServerCapabilities> | undefined {
@@ -110,10 +147,10 @@ function capabilityOption(list: string | undefined): Partial<ServerCapabilities>
   }
 }
 
-/** The S3Config of `source` (bucket or bucket:prefix) from the S3 option group. */
-export function buildS3Config(args: S3Args, source: string, maxSockets: number = DEFAULTS.s3.maxSockets): S3Config {
-  const { bucket, prefix } = parseSource(source);
-  const endpoint = endpointOption(args.endpoint);
+/** The S3Config of `source` (bucket or bucket:prefix; undefined: no bucket, for every bucket) from the S3 option group. */
+export function buildS3Config(args: S3Args, source: string | undefined, maxSockets: number = DEFAULTS.s3.maxSockets): S3Config {
+  const { bucket, prefix } = source === undefined ? { bucket: '', prefix: '' } : parseSource(source);
+  const endpoint = endpointOption(args.endpoint, args.secure);
   const maxAttempts = args['max-attempts'] ?? DEFAULTS.s3.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) throw new UsageError('--max-attempts must be a whole number from 1 to 20');
   const retryBaseDelayMs = secondsOption('retry-delay', args['retry-delay'], DEFAULTS.s3.retryBaseDelayMs);
@@ -135,5 +172,7 @@ export function buildS3Config(args: S3Args, source: string, maxSockets: number =
     maxSockets,
     uploadJournalDir: DEFAULTS.uploadJournalDir,
     capabilities: capabilityOption(args.capability),
+    encryption: encryptionOption(args),
+    storageClass: storageClassOption(args['storage-class']),
   };
 }

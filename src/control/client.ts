@@ -2,6 +2,7 @@
 // that is gone or never existed is one ControlError sentence, never a stack trace.
 
 import net from 'node:net';
+import type { PresignedUrl } from '../s3/s3-object-store.js';
 import type { MountStatus, SyncProgress } from './status.js';
 
 export class ControlError extends Error {
@@ -14,13 +15,20 @@ export interface ControlAnswer {
   readonly error?: string;
   readonly status?: MountStatus;
   readonly failed?: readonly { readonly path: string; readonly error: string }[];
+  readonly presigned?: PresignedUrl;
 }
 
+/** What a client may ask: see server.ts. */
+export type ControlRequest =
+  | { readonly op: 'status' | 'sync' }
+  | { readonly op: 'presign'; readonly path: string; readonly method: 'GET' | 'PUT'; readonly expiresSeconds: number };
+
 /**
- * Sends `{"op": op}` to the daemon listening on `socketPath` and resolves with its final answer,
- * handing progress lines to `onProgress`. `timeoutMs` bounds the whole exchange (none by default).
+ * Sends `request` (`{"op": "status"}`...) to the daemon listening on `socketPath` and resolves with its
+ * final answer, handing progress lines to `onProgress`. `timeoutMs` bounds the whole exchange (none by default).
  */
-export function ask(socketPath: string, op: 'status' | 'sync', onProgress?: (p: SyncProgress) => void, timeoutMs?: number): Promise<ControlAnswer> {
+export function ask(socketPath: string, request: ControlRequest | ControlRequest['op'], onProgress?: (p: SyncProgress) => void, timeoutMs?: number): Promise<ControlAnswer> {
+  const message = typeof request === 'string' ? { op: request } : request;
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let buffered = '';
@@ -34,7 +42,7 @@ export function ask(socketPath: string, op: 'status' | 'sync', onProgress?: (p: 
       else resolve(outcome);
     };
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(new ControlError(`the daemon on ${socketPath} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
-    socket.on('connect', () => socket.write(`${JSON.stringify({ op })}\n`));
+    socket.on('connect', () => socket.write(`${JSON.stringify(message)}\n`));
     socket.on('error', (e: NodeJS.ErrnoException) => {
       const gone = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
       finish(new ControlError(gone ? `no bucketfs daemon answers on ${socketPath}` : `the control socket ${socketPath}: ${e.message}`));

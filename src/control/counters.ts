@@ -23,16 +23,20 @@ export class MountCounters {
     diagnosticsChannel.subscribe(S3_REQUEST_CHANNEL, this.#onRequest);
   }
 
-  /** `log`, with every error line counted. */
+  /** `log`, with every error line counted; its level stays `log`'s (SIGUSR2 may change it). */
   counting(log: Logger): Logger {
     return {
-      ...log,
-      debugEnabled: log.debugEnabled,
-      error: (message: string) => {
+      warn: (message, fields) => log.warn(message, fields),
+      info: (message, fields) => log.info(message, fields),
+      debug: (message, fields) => log.debug(message, fields),
+      get debugEnabled() {
+        return log.debugEnabled;
+      },
+      error: (message, fields) => {
         this.errors++;
         this.lastError = message;
         this.lastErrorAt = new Date().toISOString();
-        log.error(message);
+        log.error(message, fields);
       },
     };
   }

@@ -2,12 +2,13 @@
 // and run/ID.sock (its control socket), ID a hash of the mountpoint. No heavy imports, so tests and
 // the client commands can compute the same paths without loading the daemon.
 
+import { cacheHome as defaultCacheHome } from '../config.js';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
 /** ~/.cache/bucketfs, or below `cacheHome` (XDG_CACHE_HOME of another process). */
-export function stateDir(cacheHome: string = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache')): string {
+export function stateDir(cacheHome: string = defaultCacheHome()): string {
   return path.join(cacheHome, 'bucketfs');
 }
 

@@ -2,11 +2,14 @@
 // the mounting user reaches it), speaking JSON lines. A request is one line {"op":"status"} or
 // {"op":"sync"}; the answer to status is one line {"ok":true,"status":{...}}; sync sends a
 // {"progress":{...}} line every PROGRESS_EVERY_MS while it works, then {"ok":bool,"failed":[...]}.
+// {"op":"presign","path":"/a/b","method":"GET"|"PUT","expiresSeconds":N} answers
+// {"ok":true,"presigned":{url,method,headers,expiresAt}} (the daemon holds the credentials).
 
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import type { PresignedUrl } from '../s3/s3-object-store.js';
 import type { MountStatus, SyncOutcome, SyncProgress } from './status.js';
 
 export interface ControlHandlers {
@@ -14,6 +17,8 @@ export interface ControlHandlers {
   /** Uploads every byte written so far; reports progress while it runs. */
   sync(): Promise<SyncOutcome>;
   syncProgress(): SyncProgress;
+  /** A presigned URL for the object behind `path` (a path in the mount, starting with '/'). */
+  presign(path: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl>;
 }
 
 export interface ControlServer {
@@ -86,7 +91,8 @@ async function answer(socket: net.Socket, line: string, handlers: ControlHandler
     return send(socket, { ok: false, error: 'not a JSON line' });
   }
   if (request.op === 'status') return send(socket, { ok: true, status: handlers.status() });
-  if (request.op !== 'sync') return send(socket, { ok: false, error: `unknown op ${JSON.stringify(request.op)}: use status or sync` });
+  if (request.op === 'presign') return presign(socket, request as PresignRequest, handlers, log);
+  if (request.op !== 'sync') return send(socket, { ok: false, error: `unknown op ${JSON.stringify(request.op)}: use status, sync or presign` });
   log.info('sync requested through the control socket');
   const ticker = setInterval(() => send(socket, { progress: handlers.syncProgress() }), PROGRESS_EVERY_MS);
   try {
@@ -96,5 +102,25 @@ async function answer(socket: net.Socket, line: string, handlers: ControlHandler
     send(socket, { ok: false, error: (e as Error).message, failed: [] });
   } finally {
     clearInterval(ticker);
+  }
+}
+
+interface PresignRequest {
+  readonly path?: unknown;
+  readonly method?: unknown;
+  readonly expiresSeconds?: unknown;
+}
+
+async function presign(socket: net.Socket, request: PresignRequest, handlers: ControlHandlers, log: Logger): Promise<void> {
+  const { path: file, method, expiresSeconds } = request;
+  if (typeof file !== 'string' || !file.startsWith('/') || (method !== 'GET' && method !== 'PUT') || typeof expiresSeconds !== 'number') {
+    return send(socket, { ok: false, error: 'presign needs a path starting with /, a method GET or PUT and expiresSeconds' });
+  }
+  try {
+    const presigned = await handlers.presign(file, method, expiresSeconds);
+    log.info(`presigned a ${method} URL of ${file} valid until ${presigned.expiresAt}`);
+    send(socket, { ok: true, presigned });
+  } catch (e) {
+    send(socket, { ok: false, error: (e as Error).message });
   }
 }

@@ -32,11 +32,14 @@ export class DirRenamer {
   readonly #store: ObjectStore;
   readonly #dir: string;
   readonly #log: Logger;
+  readonly #maxKeyBytes: number;
 
-  constructor(store: ObjectStore, journalDir: string, log: Logger) {
+  /** `maxKeyBytes`: the longest key the store takes (S3: 1,024 bytes, less the mount prefix). */
+  constructor(store: ObjectStore, journalDir: string, log: Logger, maxKeyBytes = 1024) {
     this.#store = store;
     this.#dir = journalDir;
     this.#log = log;
+    this.#maxKeyBytes = maxKeyBytes;
   }
 
   /**
@@ -51,6 +54,10 @@ export class DirRenamer {
       for (const o of page.objects) keys.push({ key: o.key, sizeBytes: o.sizeBytes, ...(unlinked(o.key, o.etag) ? { unlinked: true as const } : {}) });
       token = page.nextToken;
     } while (token);
+    // A key the server would refuse (400) must stop the rename before anything is copied.
+    const growth = Buffer.byteLength(toPrefix) - Buffer.byteLength(fromPrefix);
+    const tooLong = keys.find((k) => Buffer.byteLength(k.key) + growth > this.#maxKeyBytes);
+    if (tooLong) throw new FsError('ENAMETOOLONG', `renaming ${fromPrefix} to ${toPrefix} would make ${tooLong.key} longer than ${this.#maxKeyBytes} bytes`);
     const journal: Journal = { fromPrefix, toPrefix, keys, startedAt: new Date().toISOString() };
     await fsp.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.#dir, `${randomUUID()}.json`);

@@ -29,6 +29,7 @@ export const Errno = {
   EOPNOTSUPP: 95,
   ETIMEDOUT: 110,
   ESTALE: 116,
+  EDQUOT: 122,
 } as const;
 export type ErrnoName = keyof typeof Errno;
 
@@ -46,6 +47,7 @@ export class FsError extends Error {
 
 const storeErrno: Record<StoreErrorCode, ErrnoName> = {
   NotFound: 'ENOENT',
+  NoSuchUpload: 'EIO',
   NoSuchBucket: 'EIO',
   PreconditionFailed: 'ESTALE',
   InvalidRange: 'EIO',
@@ -59,8 +61,14 @@ const storeErrno: Record<StoreErrorCode, ErrnoName> = {
   NotImplemented: 'EOPNOTSUPP',
   EntityTooLarge: 'EFBIG',
   InvalidArgument: 'EINVAL',
+  BucketNotEmpty: 'ENOTEMPTY',
+  BucketExists: 'EEXIST',
+  TooManyBuckets: 'EDQUOT',
   Unknown: 'EIO',
 };
+
+/** Store outcomes that answer a caller's request as POSIX would: no log line. */
+const EXPECTED_STORE_ERRORS: ReadonlySet<StoreErrorCode> = new Set(['NotFound', 'PreconditionFailed', 'AccessDenied', 'BucketNotEmpty', 'BucketExists']);
 
 export interface ErrnoResult {
   readonly errno: number;
@@ -73,7 +81,7 @@ export function toErrno(error: unknown): ErrnoResult {
   if (error instanceof FsError) return { errno: Errno[error.code], name: error.code, unexpected: false };
   if (error instanceof StoreError) {
     const name = storeErrno[error.code];
-    const expected = error.code === 'NotFound' || error.code === 'PreconditionFailed' || error.code === 'AccessDenied';
+    const expected = EXPECTED_STORE_ERRORS.has(error.code);
     return { errno: Errno[name], name, unexpected: !expected };
   }
   return { errno: Errno.EIO, name: 'EIO', unexpected: true };

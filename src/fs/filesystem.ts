@@ -3,31 +3,51 @@
 // ObjectStore interface and knows nothing of FUSE, so it runs in unit tests on an in-memory store.
 // The operations live here; their state has rooms of its own: OpenFiles (what is open, and when a
 // file is closed), Tree (the merged view of bucket and open files), Renames, Attributes.
+// Each operation may take its Caller (the FUSE request's uid, gid, pid and umask): new nodes take
+// their mode before the umask (a directory's default ACL replaces it), and with --allow-other their
+// creator as owner, chown follows POSIX, and ACLs narrow what the kernel's mode checks allowed.
+// Over 400 lines on purpose: it is the whole operation surface (about 35 operations), each a short
+// method that states its POSIX rules and delegates; split, the rules a reader compares would scatter.
 
 import type { ObjectStore } from '../s3/object-store.js';
 import type { BlockCache } from '../cache/block-cache.js';
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { CacheConfig, PosixConfig, WriteConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
-import { Attributes, XattrFlags } from './attributes.js';
+import { type Caller, Want } from './access.js';
+import { ACL_ACCESS, ACL_DEFAULT } from './acl.js';
+import { Attributes } from './attributes.js';
 import { DeleteBatcher } from './delete-batcher.js';
 import { DirRenamer } from './dir-rename.js';
 import { FsError } from './errno.js';
-import { type PosixAttrs, kindFromMetadata, PERMISSION_BITS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, metadataWithAttrs } from './metadata.js';
+import {
+  type FileType,
+  type PosixAttrs,
+  contentTypeOf,
+  metadataWithAttrs,
+  metadataWithXattrs,
+  msToNs,
+  objectType,
+  S_IFMT,
+  typeOfMode,
+} from './metadata.js';
 import { Namespace } from './namespace.js';
-import { type FsPath, baseName, childPath, fileKey, parentOf, toFsPath, NAME_MAX_BYTES, ROOT } from './names.js';
+import { type FsPath, baseName, childPath, dirPrefix, fileKey, parentOf, toFsPath, NAME_MAX_BYTES, ROOT } from './names.js';
 import { InodeTable, type Node, type RemoteObject } from './nodes.js';
-import { ObjectReader, type ReadContext } from './object-reader.js';
+import { ObjectReader } from './object-reader.js';
 import { OpenFile, type OpenFileContext } from './open-file.js';
 import { OpenFiles, type OpenFilesActivity, type ReaderHandle } from './open-files.js';
-import { PartLayout } from './part-layout.js';
+import type { MountedFilesystem } from './operations.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Renames } from './rename.js';
 import type { Spool } from './spool.js';
-import { type Stat, blocksOf, statOf, PREFERRED_IO_BYTES } from './stat.js';
+import { type Stat, statOf, statOfAttrs } from './stat.js';
+import { type NewNode, Permissions } from './permissions.js';
 import { Tree } from './tree.js';
+import { buildRooms } from './rooms.js';
 
 export { XattrFlags } from './attributes.js';
+export type { Caller } from './access.js';
 
 export interface FilesystemDeps {
   readonly store: ObjectStore;
@@ -46,9 +66,16 @@ export interface FilesystemDeps {
   readonly uploadRetryDelayMs?: number;
   /** How long an emptied directory waits for rmdir before its marker is written, ms (default 2 s). */
   readonly markerDelayMs?: number;
+  /**
+   * Other users reach the mount (--allow-other): new nodes belong to the caller, chown and chmod
+   * follow POSIX for non-root callers, and ACLs are checked. Default false: one user, the mount's.
+   */
+  readonly allowOther?: boolean;
+  /** Longest key below the mount prefix, bytes (S3's 1,024 minus the prefix). Default 1,024. */
+  readonly maxKeyBytes?: number;
 }
 
-export type EntryKind = 'file' | 'dir' | 'symlink';
+export type EntryKind = FileType;
 
 export interface DirEntry {
   readonly name: string;
@@ -77,8 +104,11 @@ export const OpenFlags = { O_ACCMODE: 3, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_
 
 /** Symlink targets are small; a larger body is not a symlink written by s3fs or us. */
 const MAX_SYMLINK_BYTES = 4096;
+/** S3's longest key, bytes. */
+const MAX_KEY_BYTES = 1024;
 
-export class S3Filesystem {
+
+export class S3Filesystem implements MountedFilesystem {
   readonly #deps: FilesystemDeps;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -91,83 +121,31 @@ export class S3Filesystem {
   readonly #dirRenamer: DirRenamer;
   readonly #renames: Renames;
   readonly #attributes: Attributes;
+  readonly #permissions: Permissions;
   readonly #mountedAt: Date;
+  /** Handles whose first read was seen (--atime moves atime once per handle). */
+  readonly #atimeSeen = new WeakSet<object>();
 
   constructor(deps: FilesystemDeps) {
     this.#deps = deps;
     this.#log = deps.logger ?? silentLogger;
     this.#now = deps.now ?? Date.now;
     this.#mountedAt = new Date(this.#now());
-    this.#namespace = new Namespace(deps.store, {
-      statTtlMs: deps.cache.statTtlMs,
-      negativeTtlMs: deps.cache.negativeTtlMs,
-      maxStatEntries: deps.cache.maxStatEntries,
-      now: deps.now,
-      statFromListing: deps.cache.statFromListing,
-      headConcurrency: deps.cache.metadataReadAhead,
-    });
-    const read: ReadContext = {
-      store: deps.store,
-      blocks: deps.blocks,
-      budget: deps.budget,
-      blockSizeBytes: deps.cache.blockSizeBytes,
-      readAheadMaxBytes: deps.cache.readAheadMaxBytes,
-    };
-    this.#fileContext = {
-      store: deps.store,
-      bucket: deps.bucket,
-      spool: deps.spool,
-      budget: deps.budget,
-      layout: new PartLayout(deps.write.partSizeBytes, deps.store.limits),
-      uploadConcurrency: deps.write.uploadConcurrency,
-      read,
-      log: this.#log,
-      now: this.#now,
-    };
-    this.#files = new OpenFiles({
-      sync: (file) => this.#syncFile(file),
-      log: this.#log,
-      retryDelayMs: deps.uploadRetryDelayMs,
-      writeBack: deps.write.writeBack,
-      backgroundUploads: deps.write.backgroundUploads,
-    });
-    this.#deletes = new DeleteBatcher(deps.store);
-    this.#tree = new Tree({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      deletes: this.#deletes,
-      inodes: this.#inodes,
-      posix: deps.posix,
-      now: this.#now,
-      mountedAt: this.#mountedAt,
-      markerDelayMs: deps.markerDelayMs ?? 2_000,
-    });
-    this.#dirRenamer = new DirRenamer(deps.store, deps.journalDir, this.#log);
-    this.#renames = new Renames({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      tree: this.#tree,
-      deletes: this.#deletes,
-      inodes: this.#inodes,
-      dirRenamer: this.#dirRenamer,
-      now: this.#now,
+    const rooms = buildRooms(deps, this.#log, this.#now, this.#mountedAt, this.#inodes, {
       syncFile: (file) => this.#syncFile(file),
+      movedHeaders: (object, toKey) => this.#movedHeaders(object, toKey),
       readerOf: (object) => this.#readerOf(object),
       repinReaders: (path, object, newPath) => this.#repinReaders(path, object, newPath),
     });
-    this.#attributes = new Attributes({
-      store: deps.store,
-      namespace: this.#namespace,
-      files: this.#files,
-      tree: this.#tree,
-      posix: deps.posix,
-      now: this.#now,
-      mountedAt: this.#mountedAt,
-      syncFile: (file) => this.#syncFile(file),
-      repinReaders: (path, object) => this.#repinReaders(path, object),
-    });
+    this.#namespace = rooms.namespace;
+    this.#fileContext = rooms.fileContext;
+    this.#files = rooms.files;
+    this.#deletes = rooms.deletes;
+    this.#tree = rooms.tree;
+    this.#dirRenamer = rooms.dirRenamer;
+    this.#renames = rooms.renames;
+    this.#attributes = rooms.attributes;
+    this.#permissions = rooms.permissions;
   }
 
   /**
@@ -213,8 +191,9 @@ export class S3Filesystem {
 
   // ---- attributes and listing ----
 
-  async getattr(rawPath: string): Promise<Stat> {
-    const path = toFsPath(rawPath);
+  async getattr(rawPath: string, caller?: Caller): Promise<Stat> {
+    const path = this.#toPath(rawPath);
+    await this.#permissions.check(caller, path, 0);
     const file = this.#files.get(path);
     if (file) return this.#statOfOpenFile(file);
     return this.#stat(path, await this.#tree.require(path));
@@ -228,9 +207,13 @@ export class S3Filesystem {
     return this.#stat(handle.path, { kind: 'file', object: handle.object });
   }
 
-  async readdir(rawPath: string): Promise<Directory> {
-    const path = toFsPath(rawPath);
+  async readdir(rawPath: string, caller?: Caller): Promise<Directory> {
+    const path = this.#toPath(rawPath);
     await this.#tree.requireDir(path);
+    await this.#permissions.check(caller, path, Want.READ);
+    // A file open here whose upload lands while the pages come in can be missing from them and
+    // closed by the end: those few are looked up instead of lost.
+    const openBefore = this.#files.childrenOf(path).map((f) => f.path);
     const listing = await this.#namespace.list(path);
     if (listing.hiddenCount > 0) {
       this.#log.debug(`readdir ${path}: ${listing.hiddenCount} keys are not valid file names and are not shown`);
@@ -250,13 +233,21 @@ export class S3Filesystem {
     ];
     for (const { path: child, kind } of local) {
       const name = baseName(child);
-      if (!listed.has(name)) entries.push({ name, kind, ino: this.#inodes.ino(child) });
+      if (listed.has(name)) continue;
+      listed.add(name);
+      entries.push({ name, kind, ino: this.#inodes.ino(child) });
+    }
+    for (const child of openBefore) {
+      const name = baseName(child);
+      if (listed.has(name) || !(await this.#tree.lookup(child, false))) continue;
+      listed.add(name);
+      entries.push({ name, kind: 'file', ino: this.#inodes.ino(child) });
     }
     return { ino: this.#inodes.ino(path), parentIno: this.#inodes.ino(parentOf(path)), entries };
   }
 
   async access(rawPath: string, mode: number): Promise<void> {
-    const path = toFsPath(rawPath);
+    const path = this.#toPath(rawPath);
     await this.getattr(path);
     const W_OK = 2;
     if (mode & W_OK && this.#deps.posix.readOnly) throw this.#readOnly(path);
@@ -270,12 +261,14 @@ export class S3Filesystem {
 
   // ---- files ----
 
-  async open(rawPath: string, flags: number): Promise<number> {
-    const path = toFsPath(rawPath);
+  async open(rawPath: string, flags: number, caller?: Caller): Promise<number> {
+    const path = this.#toPath(rawPath);
     const access = flags & OpenFlags.O_ACCMODE;
     const writable = access !== OpenFlags.O_RDONLY;
     const truncate = (flags & OpenFlags.O_TRUNC) !== 0;
     if ((writable || truncate) && this.#deps.posix.readOnly) throw this.#readOnly(path);
+    const want = (access === OpenFlags.O_WRONLY ? 0 : Want.READ) | (writable || truncate ? Want.WRITE : 0);
+    await this.#permissions.check(caller, path, want);
     const append = (flags & OpenFlags.O_APPEND) !== 0;
     let file: OpenFile | undefined;
     if (!writable && !truncate) {
@@ -307,10 +300,10 @@ export class S3Filesystem {
     return fh;
   }
 
-  async create(rawPath: string, mode: number): Promise<number> {
-    const path = toFsPath(rawPath);
+  async create(rawPath: string, mode: number, caller?: Caller): Promise<number> {
+    const path = this.#toPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#tree.requireDir(parentOf(path));
+    const fresh = await this.#permissions.newNode(path, 'file', mode, caller);
     const file = await this.#files.acquire(path, async () => {
       // Look up before claiming the key: a version whose delete is in flight or deferred is hidden,
       // so a name this mount unlinked is free even while the old object waits for its readers.
@@ -320,14 +313,17 @@ export class S3Filesystem {
       // The kernel only creates what it believes missing; if another client made it meanwhile,
       // open it as it is rather than destroy it (O_CREAT without O_TRUNC).
       if (existing) return this.#newOpenFile(path, existing.object, false);
-      const { uid, gid } = this.#deps.posix;
-      return this.#newOpenFile(path, undefined, true, { mode: S_IFREG | (mode & PERMISSION_BITS), uid, gid, mtimeMs: this.#now() });
+      return this.#newOpenFile(path, undefined, true, fresh);
     });
     return this.#files.handles.add({ kind: 'file', file, writable: true, append: false });
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
     const handle = this.#files.handles.get(fh);
+    if (this.#deps.posix.atime && !this.#atimeSeen.has(handle)) {
+      this.#atimeSeen.add(handle);
+      this.#touchAtime(handle.kind === 'file' ? handle.file.path : handle.path);
+    }
     if (handle.kind === 'file') return handle.file.read(offset, length);
     const writing = this.#writerOf(handle) ? await this.#files.acquire(handle.path) : undefined;
     if (!writing) return handle.reader.read(offset, length);
@@ -378,9 +374,10 @@ export class S3Filesystem {
     );
   }
 
-  async truncate(rawPath: string, sizeBytes: number): Promise<void> {
-    const path = toFsPath(rawPath);
+  async truncate(rawPath: string, sizeBytes: number, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
+    await this.#permissions.check(caller, path, Want.WRITE);
     // A use of the file, like a handle's: a release racing this truncate cannot close it under us.
     const file = await this.#files.acquire(path, async () => {
       const node = await this.#tree.require(path);
@@ -402,10 +399,11 @@ export class S3Filesystem {
     await handle.file.truncate(sizeBytes);
   }
 
-  async readlink(rawPath: string): Promise<string> {
-    const path = toFsPath(rawPath);
+  async readlink(rawPath: string, caller?: Caller): Promise<string> {
+    const path = this.#toPath(rawPath);
+    await this.#permissions.check(caller, path, 0);
     const node = await this.#tree.require(path);
-    if (node.kind !== 'file' || kindFromMetadata(node.object.metadata ?? {}) !== 'symlink') {
+    if (node.kind !== 'file' || objectType(node.object.metadata ?? {}) !== 'symlink') {
       throw new FsError('EINVAL', `${path} is not a symbolic link`);
     }
     const { object } = node;
@@ -418,9 +416,10 @@ export class S3Filesystem {
   // ---- namespace changes ----
 
   /** Returns once the object is gone from the bucket (or, while readers hold it, once hidden). */
-  async unlink(rawPath: string): Promise<void> {
-    const path = toFsPath(rawPath);
+  async unlink(rawPath: string, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
+    await this.#permissions.check(caller, parentOf(path), Want.WRITE | Want.EXEC);
     const open = this.#files.get(path);
     const node = await this.#tree.lookup(path, false);
     if (node?.kind === 'dir') throw new FsError('EISDIR', path);
@@ -454,104 +453,109 @@ export class S3Filesystem {
     await this.#tree.flushEmptied();
   }
 
-  async mkdir(rawPath: string, mode: number): Promise<void> {
-    const path = toFsPath(rawPath);
+  async mkdir(rawPath: string, mode: number, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath, true);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#tree.requireDir(parentOf(path));
+    const fresh = await this.#permissions.newNode(path, 'dir', mode, caller);
     if (this.#files.has(path) || (await this.#tree.lookup(path, false))) throw new FsError('EEXIST', path);
-    const { uid, gid } = this.#deps.posix;
     this.#namespace.invalidate(path, true);
-    await this.#tree.putMarker(path, { mode: S_IFDIR | (mode & PERMISSION_BITS), uid, gid, mtimeMs: this.#now() }, {});
+    await this.#tree.putMarker(path, fresh.attrs, metadataWithXattrs({}, fresh.xattrs));
     // Nothing can be below a directory just made here: lookups inside it need no request.
     this.#namespace.rememberEmptyDir(path);
   }
 
-  async rmdir(rawPath: string): Promise<void> {
-    const path = toFsPath(rawPath);
+  async rmdir(rawPath: string, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath);
     if (path === ROOT) throw new FsError('EBUSY', 'the mount root cannot be removed');
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
+    await this.#permissions.check(caller, parentOf(path), Want.WRITE | Want.EXEC);
     const node = await this.#tree.require(path, false);
     if (node.kind !== 'dir') throw new FsError('ENOTDIR', path);
-    await this.#tree.removeEmptyDir(path);
+    await this.#tree.removeEmptyDir(path, node);
     await this.#tree.keepVisible(parentOf(path));
   }
 
-  async symlink(target: string, rawPath: string): Promise<void> {
-    const path = toFsPath(rawPath);
+  async symlink(target: string, rawPath: string, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#tree.requireDir(parentOf(path));
-    if (this.#files.has(path) || (await this.#tree.lookup(path, false))) throw new FsError('EEXIST', path);
-    await this.#tree.claimKey(fileKey(path));
     const body = Buffer.from(target, 'utf8');
     if (body.length > MAX_SYMLINK_BYTES) throw new FsError('ENAMETOOLONG', `symlink target of ${path}`);
-    const { uid, gid } = this.#deps.posix;
-    const metadata = metadataWithAttrs({}, { mode: S_IFLNK | 0o777, uid, gid, mtimeMs: this.#now() });
-    const { etag } = await this.#deps.store.put(fileKey(path), body, { metadata, contentType: 'application/octet-stream' });
-    this.#namespace.remember(path, {
-      kind: 'file',
-      object: { key: fileKey(path), sizeBytes: body.length, etag, lastModified: new Date(this.#now()), metadata, contentType: undefined },
-    });
+    const fresh = await this.#permissions.newNode(path, 'symlink', 0o777, caller);
+    await this.#putObjectNode(path, body, fresh.attrs, fresh.xattrs, 'application/octet-stream');
   }
 
+  /**
+   * mknod(2): FIFOs, sockets and character and block devices are empty objects whose
+   * x-amz-meta-mode carries the type (and x-amz-meta-rdev the device), as s3fs stores them. Their
+   * data is never the daemon's: the kernel serves a FIFO or socket itself and refuses a device (nodev).
+   */
+  async mknod(rawPath: string, mode: number, rdev: number, caller?: Caller): Promise<void> {
+    const path = this.#toPath(rawPath);
+    if (this.#deps.posix.readOnly) throw this.#readOnly(path);
+    // No type bits: a regular file, as mknod(2) says.
+    const type = (mode & S_IFMT) === 0 ? 'file' : typeOfMode(mode);
+    if (type === undefined || type === 'dir' || type === 'symlink') throw new FsError('EINVAL', `${path}: mknod cannot make file type ${(mode & S_IFMT).toString(8)}`);
+    const fresh = await this.#permissions.newNode(path, type, mode, caller, rdev);
+    await this.#putObjectNode(path, Buffer.alloc(0), fresh.attrs, fresh.xattrs, contentTypeOf(fileKey(path)));
+  }
+
+  /** Hard links: link(2)'s EPERM for "the file system does not support hard links". */
   async link(_from: string, _to: string): Promise<void> {
     throw new FsError('EPERM', 'hard links cannot be stored in S3: bucketfs does not support them');
   }
 
-  async rename(rawFrom: string, rawTo: string): Promise<void> {
-    const from = toFsPath(rawFrom);
-    const to = toFsPath(rawTo);
+  async rename(rawFrom: string, rawTo: string, caller?: Caller): Promise<void> {
+    const from = this.#toPath(rawFrom);
+    const to = this.#toPath(rawTo);
     if (this.#deps.posix.readOnly) throw this.#readOnly(from);
+    await this.#permissions.check(caller, parentOf(from), Want.WRITE | Want.EXEC);
+    await this.#permissions.check(caller, parentOf(to), Want.WRITE | Want.EXEC);
     await this.#renames.rename(from, to);
   }
 
   // ---- attributes ----
 
-  async chmod(rawPath: string, mode: number): Promise<void> {
-    await this.#updateAttrs(rawPath, (a) => ({ ...a, mode: (a.mode & S_IFMT) | (mode & PERMISSION_BITS) }));
+  async chmod(rawPath: string, mode: number, caller?: Caller): Promise<void> {
+    const path = await this.#changeable(rawPath, caller, 0);
+    await this.#attributes.chmod(path, mode, this.#permissions.ruled(caller));
   }
 
   /** `uid`/`gid` undefined: left as they are. */
-  async chown(rawPath: string, uid: number | undefined, gid: number | undefined): Promise<void> {
-    await this.#updateAttrs(rawPath, (a) => ({ ...a, uid: uid ?? a.uid, gid: gid ?? a.gid }));
+  async chown(rawPath: string, uid: number | undefined, gid: number | undefined, caller?: Caller): Promise<void> {
+    const path = await this.#changeable(rawPath, caller, 0);
+    await this.#attributes.chown(path, uid, gid, this.#permissions.ruled(caller));
   }
 
-  /** `mtimeMs` undefined: UTIME_OMIT, nothing to store (atime is not kept). */
-  async utimens(rawPath: string, mtimeMs: number | undefined): Promise<void> {
-    if (mtimeMs === undefined) {
-      await this.getattr(rawPath);
+  /** Times in nanoseconds; undefined: UTIME_OMIT. */
+  async utimens(rawPath: string, atimeNs: bigint | undefined, mtimeNs: bigint | undefined, caller?: Caller): Promise<void> {
+    if (atimeNs === undefined && mtimeNs === undefined) {
+      await this.getattr(rawPath, caller);
       return;
     }
-    await this.#updateAttrs(rawPath, (a) => ({ ...a, mtimeMs }));
+    const path = await this.#changeable(rawPath, caller, 0);
+    await this.#attributes.utimens(path, atimeNs, mtimeNs);
   }
 
-  async getxattr(rawPath: string, name: string): Promise<Buffer> {
-    const path = toFsPath(rawPath);
-    const value = (await this.#attributes.xattrs(path)).get(name);
-    if (value === undefined) throw new FsError('ENODATA', `${path}: no attribute ${name}`);
-    return value;
+  async getxattr(rawPath: string, name: string, caller?: Caller): Promise<Buffer> {
+    const path = this.#toPath(rawPath);
+    await this.#permissions.check(caller, path, 0);
+    return this.#attributes.getxattr(path, name, this.#permissions.ruled(caller));
   }
 
-  async listxattr(rawPath: string): Promise<string[]> {
-    return [...(await this.#attributes.xattrs(toFsPath(rawPath))).keys()];
+  async listxattr(rawPath: string, caller?: Caller): Promise<string[]> {
+    const path = this.#toPath(rawPath);
+    await this.#permissions.check(caller, path, 0);
+    return this.#attributes.listxattr(path, this.#permissions.ruled(caller));
   }
 
-  async setxattr(rawPath: string, name: string, value: Buffer, flags: number): Promise<void> {
-    const path = toFsPath(rawPath);
-    if (!name.startsWith('user.')) throw new FsError('EOPNOTSUPP', `${name}: only user.* attributes can be stored`);
-    if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#attributes.setXattrs(path, (xattrs) => {
-      if (flags & XattrFlags.XATTR_CREATE && xattrs.has(name)) throw new FsError('EEXIST', `${path}: ${name} exists`);
-      if (flags & XattrFlags.XATTR_REPLACE && !xattrs.has(name)) throw new FsError('ENODATA', `${path}: no attribute ${name}`);
-      xattrs.set(name, Buffer.from(value));
-    });
+  async setxattr(rawPath: string, name: string, value: Buffer, flags: number, caller?: Caller): Promise<void> {
+    const path = await this.#changeable(rawPath, caller, isAclName(name) ? 0 : Want.WRITE);
+    await this.#attributes.setxattr(path, name, value, flags, this.#permissions.ruled(caller));
   }
 
-  async removexattr(rawPath: string, name: string): Promise<void> {
-    const path = toFsPath(rawPath);
-    if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#attributes.setXattrs(path, (xattrs) => {
-      if (!xattrs.delete(name)) throw new FsError('ENODATA', `${path}: no attribute ${name}`);
-    });
+  async removexattr(rawPath: string, name: string, caller?: Caller): Promise<void> {
+    const path = await this.#changeable(rawPath, caller, isAclName(name) ? 0 : Want.WRITE);
+    await this.#attributes.removexattr(path, name, this.#permissions.ruled(caller));
   }
 
   // ---- internals ----
@@ -560,10 +564,49 @@ export class S3Filesystem {
     return new FsError('EROFS', `${path}: this mount is read-only`);
   }
 
-  async #updateAttrs(rawPath: string, change: (attrs: PosixAttrs) => PosixAttrs): Promise<void> {
-    const path = toFsPath(rawPath);
+  /** A path of a change: parsed, refused on a read-only mount, and its ACLs checked (`want`). */
+  async #changeable(rawPath: string, caller: Caller | undefined, want: number): Promise<FsPath> {
+    const path = this.#toPath(rawPath);
     if (this.#deps.posix.readOnly) throw this.#readOnly(path);
-    await this.#attributes.update(path, change);
+    await this.#permissions.check(caller, path, want);
+    return path;
+  }
+
+  /** A path from FUSE, refused at once when its key (a directory's with its `/`) would pass S3's limit. */
+  #toPath(rawPath: string, dir = false): FsPath {
+    const path = toFsPath(rawPath);
+    const keyBytes = Buffer.byteLength(dir ? dirPrefix(path) : fileKey(path));
+    if (keyBytes > (this.#deps.maxKeyBytes ?? MAX_KEY_BYTES)) throw new FsError('ENAMETOOLONG', `${path}: its S3 key would pass ${MAX_KEY_BYTES} bytes`);
+    return path;
+  }
+
+  /**
+   * The headers of a file moved to `toKey`: ctime moves (as s3fs does), and the Content-Type
+   * follows the new name unless the old one was a type of the same extension's choosing.
+   */
+  #movedHeaders(object: RemoteObject, toKey: string): { metadata: Record<string, string>; contentType: string } {
+    const attrs = this.#attributes.of(object);
+    const metadata = metadataWithAttrs(object.metadata, { ...attrs, ctimeNs: msToNs(this.#now()) });
+    const sameType = contentTypeOf(object.key) === contentTypeOf(toKey);
+    return { metadata, contentType: (sameType ? object.contentType : undefined) ?? contentTypeOf(toKey) };
+  }
+
+  /** Stores a node that is a single small object (a symlink, a special file) with one PUT. */
+  async #putObjectNode(path: FsPath, body: Buffer, attrs: PosixAttrs, xattrs: ReadonlyMap<string, Buffer>, contentType: string): Promise<void> {
+    if (this.#files.has(path) || (await this.#tree.lookup(path, false))) throw new FsError('EEXIST', path);
+    const key = fileKey(path);
+    await this.#tree.claimKey(key);
+    const metadata = metadataWithAttrs(metadataWithXattrs({}, xattrs), attrs);
+    const { etag } = await this.#deps.store.put(key, body, { metadata, contentType });
+    this.#namespace.remember(path, {
+      kind: 'file',
+      object: { key, sizeBytes: body.length, etag, lastModified: new Date(this.#now()), metadata, contentType },
+    });
+  }
+
+  /** --atime: the first read of a handle moves the access time, in the background. */
+  #touchAtime(path: FsPath): void {
+    void this.#attributes.touchAtime(path).catch((e: unknown) => this.#log.debug(`atime of ${path} not stored: ${(e as Error).message}`));
   }
 
   /** The OpenFile a reader handle reads through while this mount writes its file. */
@@ -585,14 +628,11 @@ export class S3Filesystem {
   }
 
   /** Makes the OpenFile for `path`; the caller registers it (OpenFiles.acquire). */
-  async #newOpenFile(path: FsPath, base: RemoteObject | undefined, truncate: boolean, attrs?: PosixAttrs): Promise<OpenFile> {
-    const { posix } = this.#deps;
-    const file = new OpenFile(this.#fileContext, {
-      path,
-      base,
-      truncate,
-      attrs: attrs ?? (base ? this.#attributes.of(base) : { mode: S_IFREG | posix.fileMode, uid: posix.uid, gid: posix.gid, mtimeMs: this.#now() }),
-    });
+  /** `fresh`: what a new file starts with; else the attributes of `base`. */
+  async #newOpenFile(path: FsPath, base: RemoteObject | undefined, truncate: boolean, fresh?: NewNode): Promise<OpenFile> {
+    const attrs = fresh?.attrs ?? (base && this.#attributes.of(base));
+    if (!attrs) throw new FsError('EIO', `${path}: a new file is made without its attributes`);
+    const file = new OpenFile(this.#fileContext, { path, base, truncate, attrs, xattrs: fresh?.xattrs });
     this.#namespace.invalidate(path);
     return file;
   }
@@ -618,25 +658,17 @@ export class S3Filesystem {
   }
 
   #statOfOpenFile(file: OpenFile): Stat {
-    const { attrs } = file;
-    return {
-      ino: this.#inodes.ino(file.path),
-      mode: attrs.mode,
-      nlink: 1,
-      uid: attrs.uid,
-      gid: attrs.gid,
-      sizeBytes: file.sizeBytes,
-      blocks: blocksOf(file.sizeBytes),
-      blockSizeBytes: PREFERRED_IO_BYTES,
-      mtimeMs: attrs.mtimeMs,
-      ctimeMs: attrs.mtimeMs,
-      atimeMs: attrs.mtimeMs,
-    };
+    return statOfAttrs(file.attrs, this.#inodes.ino(file.path), file.sizeBytes, 1);
   }
 
   #stat(path: FsPath, node: Node): Stat {
-    return statOf(node, this.#inodes.ino(path), this.#deps.posix, this.#mountedAt);
+    const subdirs = node.kind === 'dir' ? (this.#namespace.subdirCount(path) ?? 0) : 0;
+    return statOf(node, this.#inodes.ino(path), this.#deps.posix, this.#mountedAt, subdirs);
   }
+}
+
+function isAclName(name: string): boolean {
+  return name === ACL_ACCESS || name === ACL_DEFAULT;
 }
 
 /** The type readdir can tell without a HEAD. */
@@ -645,5 +677,5 @@ function kindIfKnown(node: Node): EntryKind | undefined {
   const { metadata, sizeBytes } = node.object;
   // Only a small object can be a symlink (its body is the target): a big one is a regular file.
   if (metadata === undefined) return sizeBytes > MAX_SYMLINK_BYTES ? 'file' : undefined;
-  return kindFromMetadata(metadata);
+  return objectType(metadata);
 }

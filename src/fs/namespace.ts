@@ -6,10 +6,16 @@
 // for listed entries one by one, the HEADs that read their s3fs metadata go out ahead of it, many at
 // once. Invalidation is per path (ChangeLog): a fetch that started before a change of its path keeps
 // its answer to itself, and every local change must call remember() or invalidate().
+// Directories other tools made are recognised: an object without a trailing slash that s3fs's
+// older versions marked as a directory (S_IFDIR mode, or application/x-directory), and Hadoop's
+// `dir_$folder$` markers; those markers are remembered so rmdir and rename remove them too.
+// Over 400 lines on purpose: the three caches and the fetches that fill them keep one set of
+// freshness rules (ChangeLog ticks); split, a fetch could forget one of them.
 
 import { TtlCache } from '../cache/metadata-cache.js';
-import type { ObjectStore } from '../s3/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../s3/object-store.js';
 import { ChangeLog } from './change-log.js';
+import { isDirectoryObject } from './metadata.js';
 import { type FsPath, type Name, ROOT, baseName, childPath, dirPrefix, fileKey, isName, parentOf } from './names.js';
 import { type Node, ROOT_NODE, fromInfo, fromListing, needsHead } from './nodes.js';
 
@@ -36,6 +42,8 @@ type ListedKind = 'file' | 'dir' | 'unknown';
 
 /** How long a name seen as both an object and a prefix keeps paying for the LIST that shows it as a directory. */
 const SHADOWED_TTL_MS = 3_600_000;
+/** Hadoop's (s3n, s3a) marker of an empty directory `dir`: the object `dir_$folder$`. */
+const FOLDER_SUFFIX = '_$folder$';
 
 /** Everything a directory held when it was listed, kept current with this mount's own changes. */
 interface DirListing {
@@ -69,6 +77,8 @@ export class Namespace {
    * listing expired, or TTL 0) pays the LIST that lets the directory win there too.
    */
   readonly #shadowed: TtlCache<true>;
+  /** Directories a listing showed with a `dir_$folder$` marker: removed with the directory. */
+  readonly #folderMarkers: TtlCache<string>;
   readonly #changes: ChangeLog;
   readonly #inFlight = new Map<FsPath, Pending>();
   readonly #listing = new Map<FsPath, Promise<Listing>>();
@@ -89,6 +99,7 @@ export class Namespace {
       weightOf: (l) => l.value.names.size + 1,
     });
     this.#shadowed = new TtlCache({ maxEntries: 10_000, ttlMs: SHADOWED_TTL_MS, now });
+    this.#folderMarkers = new TtlCache({ maxEntries: 10_000, ttlMs: SHADOWED_TTL_MS, now });
     this.#changes = new ChangeLog(Math.max(options.statTtlMs, options.negativeTtlMs), now);
     this.#statFromListing = options.statFromListing ?? false;
     this.#headConcurrency = options.headConcurrency ?? 32;
@@ -123,6 +134,8 @@ export class Namespace {
     if (path === ROOT) return;
     const tick = this.#changes.changed(path);
     this.#inFlight.delete(path);
+    // What a local change made of `path` replaced any marker another tool left there.
+    this.#folderMarkers.delete(path);
     if (node) {
       this.#stats.set(path, { value: node, tick });
       this.#missing.delete(path);
@@ -149,6 +162,28 @@ export class Namespace {
     this.#listings.set(path, { value: listing, tick: this.#changes.tick });
   }
 
+  /** Subdirectories a fresh listing of `dir` shows; undefined when there is none. */
+  subdirCount(dir: FsPath): number | undefined {
+    const listing = this.#listingOf(dir);
+    if (!listing) return undefined;
+    let count = 0;
+    for (const kind of listing.names.values()) if (kind === 'dir') count++;
+    return count;
+  }
+
+  /**
+   * Keys of markers other tools left for the directory `path` that are not our `dir/` marker: an
+   * old s3fs directory object `dir` (from `known`, else the cached node) and a Hadoop `dir_$folder$`.
+   */
+  legacyMarkerKeys(path: FsPath, known?: Node): string[] {
+    const keys: string[] = [];
+    const node = known ?? this.#stat(path);
+    if (node?.kind === 'dir' && node.marker && node.marker.key !== dirPrefix(path)) keys.push(node.marker.key);
+    const folder = this.#folderMarkers.get(path);
+    if (folder !== undefined) keys.push(folder);
+    return keys;
+  }
+
   /** Names a fresh complete listing of `dir` holds; -1 when there is none. */
   listedNames(dir: FsPath): number {
     return this.#listingOf(dir)?.names.size ?? -1;
@@ -161,6 +196,7 @@ export class Namespace {
     this.#missing.clear();
     this.#listings.clear();
     this.#shadowed.clear();
+    this.#folderMarkers.clear();
     this.#inFlight.clear();
   }
 
@@ -269,6 +305,8 @@ export class Namespace {
     if (node) {
       this.#stats.set(path, { value: node, tick });
       this.#missing.delete(path);
+      // A listed object that its headers show to be a directory counts as one (nlink, lookups).
+      if (node.kind === 'dir' && this.#listedKind(path) === 'file') this.#setListed(path, 'dir');
     } else {
       this.#stats.delete(path);
       this.#missing.set(path, { value: true, tick });
@@ -291,6 +329,7 @@ export class Namespace {
   async #resolve(path: FsPath): Promise<Node | undefined> {
     const key = fileKey(path);
     const object = await this.#store.head(key);
+    if (object && isDirectoryObject(object.contentType, object.metadata)) return legacyDir(object);
     if (object && object.sizeBytes > 0 && this.#shadowed.get(path) === undefined) return { kind: 'file', object: fromInfo(object) };
     const dir = await this.#dirAt(path);
     if (dir) return dir;
@@ -301,7 +340,10 @@ export class Namespace {
   async #dirAt(path: FsPath): Promise<Node | undefined> {
     const key = fileKey(path);
     const children = await this.#store.listPage(`${key}/`, '/', undefined, 1);
-    if (children.objects.length === 0 && children.prefixes.length === 0) return undefined;
+    if (children.objects.length === 0 && children.prefixes.length === 0) {
+      // An empty Hadoop directory: only a listing of its parent shows its `dir_$folder$` marker.
+      return this.#folderMarkers.get(path) === undefined ? undefined : { kind: 'dir', marker: undefined, markerKnown: true };
+    }
     const hasMarker = children.objects[0]?.key === `${key}/`;
     const dir: Node = { kind: 'dir', marker: undefined, markerKnown: !hasMarker || this.#statFromListing };
     return this.#complete(path, dir);
@@ -312,9 +354,14 @@ export class Namespace {
     if (!this.#needsHead(node)) return node;
     if (node.kind === 'dir') {
       const marker = await this.#store.head(dirPrefix(path));
-      return { kind: 'dir', marker: marker ? fromInfo(marker) : undefined, markerKnown: true };
+      if (marker) return { kind: 'dir', marker: fromInfo(marker), markerKnown: true };
+      // Listed as both an object and a prefix: the object may be an old s3fs directory object.
+      const object = this.#shadowed.get(path) === undefined ? undefined : await this.#store.head(fileKey(path));
+      if (object && isDirectoryObject(object.contentType, object.metadata)) return legacyDir(object);
+      return { kind: 'dir', marker: undefined, markerKnown: true };
     }
     const info = await this.#store.head(node.object.key);
+    if (info && isDirectoryObject(info.contentType, info.metadata)) return legacyDir(info);
     // Gone since the listing: ask again from scratch (it may have become a directory).
     return info ? { kind: 'file', object: fromInfo(info) } : this.#resolve(path);
   }
@@ -363,24 +410,7 @@ export class Namespace {
   async #fetchListing(path: FsPath): Promise<Listing> {
     const fetch = this.#changes.startFetch();
     try {
-      const prefix = dirPrefix(path);
-      const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
-      const files = new Map<Name, Node>();
-      let token: string | undefined;
-      do {
-        const page = await this.#store.listPage(prefix, '/', token);
-        // Folders and files in one key order, as the bucket sorts them.
-        const items = [
-          ...page.prefixes.map((p) => ({ name: p.slice(prefix.length, -1), object: undefined })),
-          ...page.objects.filter((o) => o.key !== prefix).map((o) => ({ name: o.key.slice(prefix.length), object: o })),
-        ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        for (const { name, object } of items) {
-          if (!isName(name)) listing.hiddenCount++;
-          else if (!object) this.#addListed(path, listing, name, 'dir');
-          else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
-        }
-        token = page.nextToken;
-      } while (token);
+      const { listing, files } = await this.#readPages(path);
       // Names this mount made while the pages came in are not in them yet: what the change says stands.
       for (const child of this.#changes.changedChildrenSince(path, fetch.tick)) {
         const name = baseName(child);
@@ -393,15 +423,7 @@ export class Namespace {
           listing.names.set(name, 'unknown');
           continue;
         }
-        const known = this.#stat(child);
-        let node: Node;
-        if (listing.names.get(name) === 'dir') {
-          node = known?.kind === 'dir' ? known : this.#implicitDir();
-        } else {
-          const listed = files.get(name) as Node & { kind: 'file' };
-          // Keep metadata from an earlier HEAD while the object is unchanged.
-          node = known?.kind === 'file' && known.object.etag === listed.object.etag ? known : listed;
-        }
+        const node = this.#listedNode(child, listing, files);
         this.#cache(child, node, fetch.tick);
         fresh.set(name, node);
       }
@@ -414,6 +436,52 @@ export class Namespace {
       fetch.done();
     }
   }
+
+  /** Every page of a directory's listing: its names (directories win), and the files' nodes. */
+  async #readPages(path: FsPath): Promise<{ listing: DirListing; files: Map<Name, Node> }> {
+    const prefix = dirPrefix(path);
+    const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+    const files = new Map<Name, Node>();
+    let token: string | undefined;
+    do {
+      const page = await this.#store.listPage(prefix, '/', token);
+      // Folders and files in one key order, as the bucket sorts them.
+      const items = [
+        ...page.prefixes.map((p) => ({ name: p.slice(prefix.length, -1), object: undefined })),
+        ...page.objects.filter((o) => o.key !== prefix).map((o) => {
+          const name = o.key.slice(prefix.length);
+          if (!name.endsWith(FOLDER_SUFFIX)) return { name, object: o };
+          const dirName = name.slice(0, -FOLDER_SUFFIX.length);
+          if (isName(dirName)) this.#folderMarkers.set(childPath(path, dirName), o.key);
+          return { name: dirName, object: undefined };
+        }),
+      ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, object } of items) {
+        if (!isName(name)) listing.hiddenCount++;
+        else if (!object) this.#addListed(path, listing, name, 'dir');
+        else if (this.#addListed(path, listing, name, 'file')) files.set(name, { kind: 'file', object: fromListing(object) });
+      }
+      token = page.nextToken;
+    } while (token);
+    return { listing, files };
+  }
+
+  /** The node a listing shows at `child`, keeping what an earlier HEAD of the same version told. */
+  #listedNode(child: FsPath, listing: DirListing, files: ReadonlyMap<Name, Node>): Node {
+    const name = baseName(child);
+    const known = this.#stat(child);
+    if (listing.names.get(name) === 'dir') return known?.kind === 'dir' ? known : this.#implicitDir();
+    const listed = files.get(name) as Node & { kind: 'file' };
+    const { key, etag } = listed.object;
+    // Keep metadata from an earlier HEAD while the object is unchanged, also one that showed the
+    // object to be a directory.
+    if (known?.kind === 'dir' && known.marker?.key === key && known.marker.etag === etag) {
+      listing.names.set(name, 'dir');
+      return known;
+    }
+    return known?.kind === 'file' && known.object.etag === etag ? known : listed;
+  }
+
 
   /**
    * Names a local change left undecided are looked up (few, and in parallel) before they are shown;
@@ -436,6 +504,8 @@ export class Namespace {
       listing.names.set(name, kind);
       return true;
     }
+    // A prefix and a `name_$folder$` marker: one directory.
+    if (known === 'dir' && kind === 'dir') return false;
     if (kind === 'dir') listing.names.set(name, 'dir');
     listing.hiddenCount++;
     this.#shadowed.set(childPath(dir, name), true);
@@ -454,6 +524,11 @@ export class Namespace {
     }
     return { entries, hiddenCount: listing.hiddenCount };
   }
+}
+
+/** A directory stored as an object without a trailing slash: that object stands as its marker. */
+function legacyDir(object: ObjectInfo): Node {
+  return { kind: 'dir', marker: fromInfo(object), markerKnown: true };
 }
 
 /** A listed file whose stat entry has expired: its type is told by the stat call that follows. */

@@ -9,17 +9,28 @@
 // the first write, at most a second after further changes, at each upload's start (and once its
 // multipart upload id is known), after it, and durably by persist() (write-back). restore() rebuilds
 // a file from a record an earlier run left.
+// Over 400 lines on purpose: content, spool record and upload share one file's private state
+// (extents, base, session, UploadState); split, each part would need the others' internals.
 
-import path from 'node:path';
-import mime from 'mime-types';
 import type { MemoryBudget } from '../cache/memory-budget.js';
 import type { ObjectStore, PutResult, WriteOptions } from '../s3/object-store.js';
 import type { Logger } from '../log.js';
 import { FsError } from './errno.js';
 import { Extents } from './extents.js';
-import { type PosixAttrs, MAX_METADATA_BYTES, metadataSizeBytes, metadataWithAttrs, metadataWithXattrs, decodeXattrs } from './metadata.js';
+import {
+  type PosixAttrs,
+  contentTypeOf,
+  decodeXattrs,
+  MAX_METADATA_BYTES,
+  metadataSizeBytes,
+  metadataWithAttrs,
+  metadataWithXattrs,
+  msToNs,
+  withoutAttrHeaders,
+} from './metadata.js';
 import { MultipartSession, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, type PartSource } from './multipart-session.js';
 import { type FsPath, fileKey } from './names.js';
+import { UploadState } from './upload-state.js';
 import type { RemoteObject } from './nodes.js';
 import { ObjectReader, type ReadContext } from './object-reader.js';
 import type { PartLayout } from './part-layout.js';
@@ -45,6 +56,8 @@ export interface OpenFileInit {
   /** True for create and O_TRUNC: the content starts empty. */
   readonly truncate: boolean;
   readonly attrs: PosixAttrs;
+  /** Extended attributes of a new file (an ACL its directory's default ACL gives it). */
+  readonly xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 /** How far the upload running now has got, for `bucketfs status`. */
@@ -86,16 +99,12 @@ export class OpenFile {
   /** User metadata other than our attribute headers: foreign headers and x-amz-meta-xattr. */
   #otherMetadata: Record<string, string>;
   #contentType: string | undefined;
-  /** Bumped by every change; an upload clears `dirty` only if nothing changed while it ran. */
-  #version = 0;
-  #uploadedVersion = -1;
-  #contentChanged: boolean;
-  /** Bumped by chmod/chown/utimens/xattr: a multipart upload created before must rewrite metadata. */
-  #explicitAttrsVersion = 0;
-  #sessionAttrsVersion = 0;
+  /** What the bucket lacks of this file (and the versions uploads compare). */
+  #changes: UploadState;
+  /** Header changes when the multipart session started: later ones need a self-copy after it. */
+  #sessionHeaderChanges = 0;
   #session: MultipartSession | undefined;
   #syncing: Promise<void> | undefined;
-  #unlinked = false;
   #closing: Promise<void> | undefined;
   #createdAt: string;
   /** The version the record on disk describes, and the one persist() made durable. */
@@ -113,12 +122,10 @@ export class OpenFile {
     this.#sizeBytes = init.truncate ? 0 : (init.base?.sizeBytes ?? 0);
     this.#baseLimit = this.#sizeBytes;
     this.#attrs = init.attrs;
-    const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = init.base?.metadata ?? {};
-    this.#otherMetadata = other;
+    this.#otherMetadata = init.base ? withoutAttrHeaders(init.base.metadata) : metadataWithXattrs({}, init.xattrs ?? new Map());
     this.#contentType = init.base?.contentType;
     // A new or truncated file must reach the bucket even if nothing is written to it.
-    this.#contentChanged = init.truncate || !init.base;
-    if (!this.#contentChanged) this.#uploadedVersion = this.#version;
+    this.#changes = new UploadState(init.truncate || !init.base ? 'content' : undefined);
     this.#createdAt = new Date(ctx.now()).toISOString();
   }
 
@@ -140,9 +147,7 @@ export class OpenFile {
     const { mode: _m, uid: _u, gid: _g, mtime: _t, ...other } = record.metadata;
     file.#otherMetadata = other;
     file.#contentType = record.contentType;
-    file.#contentChanged = record.contentChanged || !init.base;
-    file.#version = 1;
-    file.#uploadedVersion = -1;
+    file.#changes = new UploadState(record.contentChanged || !init.base ? 'content' : 'headers', 1);
     file.#createdAt = record.createdAt;
     return file;
   }
@@ -163,22 +168,23 @@ export class OpenFile {
     return this.#attrs;
   }
 
+  /** Changed since the bucket's version, and still named (an unlinked file never uploads). */
   get dirty(): boolean {
-    return this.#uploadedVersion !== this.#version;
+    return this.#changes.dirty;
   }
 
   /** Created here and never written, truncated or uploaded: an empty new file. */
   get untouchedNewFile(): boolean {
-    return this.#base === undefined && this.#version === 0;
+    return this.#base === undefined && this.#changes.version === 0;
   }
 
   /** Content (not only attributes) differs from the bucket. */
   get contentDirty(): boolean {
-    return this.dirty && this.#contentChanged;
+    return this.#changes.contentDirty;
   }
 
   get unlinked(): boolean {
-    return this.#unlinked;
+    return this.#changes.unlinked;
   }
 
   get base(): RemoteObject | undefined {
@@ -191,7 +197,7 @@ export class OpenFile {
 
   /** The name is gone (unlink, or replaced by a rename): keep serving handles, never upload. */
   markUnlinked(): void {
-    this.#unlinked = true;
+    this.#changes.markUnlinked();
     // A crash now must not bring the bytes back.
     void this.#saveRecord();
   }
@@ -199,7 +205,10 @@ export class OpenFile {
   /** The file now lives at `path` as `object` (after a rename moved the uploaded object). */
   moved(path: FsPath, object: RemoteObject | undefined): void {
     this.#path = path;
-    if (object) this.#setBase(object);
+    if (object) {
+      this.#setBase(object);
+      this.#contentType = object.contentType;
+    }
     void this.#saveRecord();
   }
 
@@ -216,8 +225,8 @@ export class OpenFile {
    * a power cut leaves the next mount everything it needs to upload it.
    */
   async persist(): Promise<void> {
-    if (this.#unlinked || !this.dirty || this.#persistedVersion === this.#version) return;
-    const version = this.#version;
+    if (!this.dirty || this.#persistedVersion === this.#changes.version) return;
+    const version = this.#changes.version;
     const spool = await this.#spoolFileForWrite();
     try {
       await spool.sync();
@@ -260,7 +269,7 @@ export class OpenFile {
     this.#reservedBytes += growth;
     this.#sizeBytes = Math.max(this.#sizeBytes, end);
     this.#changed(offset, end);
-    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    this.#touchContent();
     this.#streamFullParts(end);
     return data.length;
   }
@@ -295,16 +304,21 @@ export class OpenFile {
     const to = Math.max(sizeBytes, this.#sizeBytes);
     this.#sizeBytes = sizeBytes;
     this.#changed(from, to);
-    this.#attrs = { ...this.#attrs, mtimeMs: this.#ctx.now() };
+    this.#touchContent();
     // The data file is shorter now: a record still listing the old ranges would read zeros there.
     if (shrunk) await this.#saveRecord();
+  }
+
+  /** A content change moves mtime and ctime (POSIX). */
+  #touchContent(): void {
+    const now = msToNs(this.#ctx.now());
+    this.#attrs = { ...this.#attrs, mtimeNs: now, ctimeNs: now };
   }
 
   /** chmod/chown/utimens on the open file: folded into the next upload. */
   setAttrs(attrs: Partial<PosixAttrs>): void {
     this.#attrs = { ...this.#attrs, ...attrs };
-    this.#version++;
-    this.#explicitAttrsVersion++;
+    this.#changes.headersChanged();
   }
 
   setXattrs(xattrs: ReadonlyMap<string, Buffer>): void {
@@ -313,8 +327,7 @@ export class OpenFile {
       throw new FsError('ENOSPC', `${this.#path}: S3 keeps at most 2 KiB of metadata per object`);
     }
     this.#otherMetadata = other;
-    this.#version++;
-    this.#explicitAttrsVersion++;
+    this.#changes.headersChanged();
   }
 
   /**
@@ -322,7 +335,7 @@ export class OpenFile {
    * Concurrent callers share one upload; a change made meanwhile is uploaded by a second round.
    */
   async sync(): Promise<void> {
-    while (this.dirty && !this.#unlinked) {
+    while (this.dirty) {
       this.#syncing ??= this.#upload().finally(() => (this.#syncing = undefined));
       await this.#syncing;
     }
@@ -345,7 +358,7 @@ export class OpenFile {
     await this.#session?.abort();
     this.#session = undefined;
     if (!this.#spoolFile) return;
-    if (this.dirty && !this.#unlinked) {
+    if (this.dirty) {
       await this.#spoolFile.keep(this.#reservedBytes);
     } else {
       await this.#spoolFile.discard(this.#reservedBytes);
@@ -356,15 +369,13 @@ export class OpenFile {
 
   writeOptions(): WriteOptions {
     const metadata = metadataWithAttrs(this.#otherMetadata, this.#attrs);
-    const extension = path.posix.extname(this.key);
-    return { metadata, contentType: this.#contentType ?? ((extension && mime.lookup(extension)) || 'application/octet-stream') };
+    return { metadata, contentType: this.#contentType ?? contentTypeOf(this.key) };
   }
 
   // ---- internals ----
 
   #changed(start: number, end: number): void {
-    this.#version++;
-    this.#contentChanged = true;
+    this.#changes.contentChanged();
     this.#session?.touched(start, end);
     this.#recordSoon();
   }
@@ -382,23 +393,23 @@ export class OpenFile {
     }
     this.#recordTimer = setTimeout(() => {
       this.#recordTimer = undefined;
-      if (this.#recordedVersion !== this.#version) void this.#saveRecord();
+      if (this.#recordedVersion !== this.#changes.version) void this.#saveRecord();
     }, waitMs);
     this.#recordTimer.unref();
   }
 
   #state(): SpoolState {
-    if (this.#unlinked) return 'unlinked';
+    if (this.#changes.unlinked) return 'unlinked';
     if (!this.dirty) return 'uploaded';
     if (this.#progress) return 'uploading';
-    return this.#persistedVersion === this.#version ? 'queued' : 'writing';
+    return this.#persistedVersion === this.#changes.version ? 'queued' : 'writing';
   }
 
   /** Rewrites the record with the current state; a failure is logged (the data stays in any case). */
   async #saveRecord(state: SpoolState = this.#state()): Promise<void> {
     const spool = this.#spoolFile;
     if (!spool) return;
-    const version = this.#version;
+    const version = this.#changes.version;
     this.#lastRecordAtMs = Date.now();
     try {
       // A write-back file's records are all durable: replacing a durable record by one a power cut
@@ -441,7 +452,7 @@ export class OpenFile {
       baseLimitBytes: base ? this.#baseLimit : 0,
       sizeBytes: this.#sizeBytes,
       localRanges: this.#local.ranges.map((r) => [r.startByte, r.endByteExclusive] as const),
-      contentChanged: this.#contentChanged,
+      contentChanged: this.#changes.contentDirty,
       metadata,
       contentType,
       partSizeBytes: this.#ctx.layout.firstPartBytes,
@@ -524,7 +535,7 @@ export class OpenFile {
     // The record names the upload at once, so a crash can abort it.
     const onCreated = (): void => void this.#saveRecord();
     this.#session = new MultipartSession(this.#ctx.store, this.#ctx.budget, this.#ctx.layout, this.#ctx.uploadConcurrency, key, options, onCreated);
-    this.#sessionAttrsVersion = this.#explicitAttrsVersion;
+    this.#sessionHeaderChanges = this.#changes.headerChanges;
     return this.#session;
   }
 
@@ -534,8 +545,9 @@ export class OpenFile {
     await session?.abort();
   }
 
+  /** One upload round. Long on purpose: the three ways (header copy, PUT, multipart) and the one failure path side by side. */
   async #upload(): Promise<void> {
-    const version = this.#version;
+    const snapshot = this.#changes.snapshot();
     const key = this.key;
     let options = this.writeOptions();
     const size = this.#sizeBytes;
@@ -546,7 +558,7 @@ export class OpenFile {
     try {
       // Exactly this content is on its way: a crash from here on leaves a record that says so.
       await this.#saveRecord('uploading');
-      if (!this.#contentChanged && this.#base && this.#base.key === key) {
+      if (snapshot.pending === 'headers' && this.#base && this.#base.key === key) {
         result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: this.#base.etag, sourceSizeBytes: this.#base.sizeBytes });
       } else if (size < this.#ctx.layout.firstPartBytes) {
         await this.#dropSession();
@@ -567,7 +579,7 @@ export class OpenFile {
         done = () => session.doneBytes;
         result = await active.finish(size, this.#partSource());
         this.#session = undefined;
-        if (this.#sessionAttrsVersion !== this.#explicitAttrsVersion) {
+        if (this.#sessionHeaderChanges !== this.#changes.headerChanges) {
           // chmod/utimens came after the upload was created (cp -a sets times last): rewrite them.
           // The mtime of plain writes is the one of the upload's start: not worth a copy.
           result = await this.#ctx.store.copy(key, key, { replace: options, ifMatch: result.etag || undefined, sourceSizeBytes: size });
@@ -593,10 +605,7 @@ export class OpenFile {
     });
     this.#baseLimit = Math.min(size, this.#sizeBytes);
     this.#progress = undefined;
-    if (this.#version === version) {
-      this.#uploadedVersion = version;
-      this.#contentChanged = false;
-    }
+    this.#changes.uploaded(snapshot);
     // 'uploaded' (this ETag) unless a write came meanwhile: a crash must not call our own upload a conflict.
     await this.#saveRecord();
   }

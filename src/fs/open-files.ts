@@ -9,6 +9,7 @@
 // write-back every close — go through one queue, at most `backgroundUploads` files at a time. Under
 // write-back the last release makes the file durable in the spool (persist) and queues its upload.
 
+import { forEachLimited } from '../concurrency.js';
 import type { Logger } from '../log.js';
 import { HandleTable } from './handles.js';
 import { type FsPath, isSameOrBelow, parentOf } from './names.js';
@@ -237,21 +238,15 @@ export class OpenFiles {
    */
   async syncAll(): Promise<{ path: string; error: string }[]> {
     const failed: { path: string; error: string }[] = [];
-    const files = this.all();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < files.length) {
-        const file = files[next++] as OpenFile;
-        this.#queued.delete(file);
-        try {
-          await this.#sync(file);
-          if (this.usersOf(file) === 0 && !this.#uploading.has(file)) await this.#settle(file);
-        } catch (e) {
-          failed.push({ path: file.path, error: (e as Error).message });
-        }
+    await forEachLimited(this.all(), SYNC_ALL_CONCURRENCY, async (file) => {
+      this.#queued.delete(file);
+      try {
+        await this.#sync(file);
+        if (this.usersOf(file) === 0 && !this.#uploading.has(file)) await this.#settle(file);
+      } catch (e) {
+        failed.push({ path: file.path, error: (e as Error).message });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(SYNC_ALL_CONCURRENCY, files.length) }, worker));
+    });
     // Uploads the queue was running close their files a moment later: let them finish first.
     await Promise.all(this.#uploading.values());
     return failed;
@@ -303,6 +298,13 @@ export class OpenFiles {
       h.deferredKey = key;
     }
     this.#deferredDeletes.set(key, etag);
+  }
+
+  /** Deferred deletes of keys below `prefix`. */
+  deferredCountBelow(prefix: string): number {
+    let count = 0;
+    for (const key of this.#deferredDeletes.keys()) if (key.startsWith(prefix)) count++;
+    return count;
   }
 
   /** True for the version of `key` whose delete waits for its readers. */

@@ -4,7 +4,7 @@
 // follow their file to its new name. While a directory is being renamed, an upload below it waits
 // (settledAbove), so it lands under the new name instead of resurrecting the old one.
 
-import type { ObjectStore } from '../s3/object-store.js';
+import type { ObjectStore, WriteOptions } from '../s3/object-store.js';
 import type { DeleteBatcher } from './delete-batcher.js';
 import type { DirRenamer } from './dir-rename.js';
 import { FsError } from './errno.js';
@@ -26,6 +26,8 @@ export interface RenamesDeps {
   readonly dirRenamer: DirRenamer;
   readonly now: () => number;
   readonly syncFile: (file: OpenFile) => Promise<void>;
+  /** The headers of a file moved to `toKey` (new ctime, Content-Type of the new name). */
+  readonly movedHeaders: (object: RemoteObject, toKey: string) => WriteOptions;
   readonly readerOf: (object: RemoteObject) => ObjectReader;
   readonly repinReaders: (path: FsPath, object: RemoteObject, newPath: FsPath) => void;
 }
@@ -56,7 +58,8 @@ export class Renames {
     // A file still being written is uploaded under its old name first, then moved like any other.
     const moving = files.get(from);
     if (moving) await this.#d.syncFile(moving);
-    const source = await tree.require(from, false);
+    // With its headers: the copy rewrites them (ctime, Content-Type), as s3fs does.
+    const source = await tree.require(from);
     const target = await tree.lookup(to, false);
     if (source.kind === 'file') {
       if (target?.kind === 'dir') throw new FsError('EISDIR', to);
@@ -66,8 +69,8 @@ export class Renames {
       await this.#renameFile(from, to, source.object);
     } else {
       if (target && target.kind !== 'dir') throw new FsError('ENOTDIR', to);
-      if (target) await tree.removeEmptyDir(to);
-      await tree.materialize(from);
+      if (target) await tree.removeEmptyDir(to, target);
+      await tree.materialize(from, source);
       await this.#renameDir(from, to);
     }
     this.#d.inodes.rename(from, to);
@@ -79,11 +82,12 @@ export class Renames {
     const { store, files, tree, namespace } = this.#d;
     const toKey = fileKey(to);
     await tree.claimKey(toKey);
-    const { etag } = await store.copy(object.key, toKey, { ifMatch: object.etag, sourceSizeBytes: object.sizeBytes });
+    const headers = this.#d.movedHeaders(object, toKey);
+    const { etag } = await store.copy(object.key, toKey, { replace: headers, ifMatch: object.etag, sourceSizeBytes: object.sizeBytes });
     // Readers of the replaced file keep the version they opened; the name now leads elsewhere.
     files.orphanReadersOf(to);
     await this.#d.deletes.delete(object.key);
-    const moved: RemoteObject = { ...object, key: toKey, etag, lastModified: new Date(this.#d.now()) };
+    const moved: RemoteObject = { ...object, ...headers, key: toKey, etag, lastModified: new Date(this.#d.now()) };
     this.#d.repinReaders(from, moved, to);
     const open = files.get(from);
     if (open) files.move(open, to, moved);

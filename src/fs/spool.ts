@@ -77,7 +77,7 @@ const LEGACY_FOLDERS = ['files', 'renames'];
 
 
 /** True when some .data or .json file lies below `dir`. */
-async function holdsRecords(dir: string): Promise<boolean> {
+export async function holdsRecords(dir: string): Promise<boolean> {
   const entries = await fsp.readdir(dir, { recursive: true }).catch(() => [] as string[]);
   return entries.some((e) => e.endsWith('.data') || e.endsWith('.json'));
 }

@@ -8,11 +8,12 @@ import type { PosixConfig } from '../config.js';
 import type { ObjectStore, UserMetadata } from '../s3/object-store.js';
 import type { DeleteBatcher } from './delete-batcher.js';
 import { FsError } from './errno.js';
-import { type PosixAttrs, metadataWithAttrs, S_IFDIR } from './metadata.js';
+import { type PosixAttrs, metadataWithAttrs, msToNs, NS_PER_MS, S_IFDIR } from './metadata.js';
 import type { Namespace } from './namespace.js';
 import { type FsPath, dirPrefix, parentOf, ROOT } from './names.js';
 import type { InodeTable, Node, RemoteObject } from './nodes.js';
 import type { OpenFiles } from './open-files.js';
+import { attrsOf } from './stat.js';
 
 export interface TreeDeps {
   readonly store: ObjectStore;
@@ -37,7 +38,7 @@ export class Tree {
 
   constructor(deps: TreeDeps) {
     this.#d = deps;
-    const attrs: PosixAttrs = { mode: S_IFDIR | deps.posix.dirMode, uid: deps.posix.uid, gid: deps.posix.gid, mtimeMs: deps.mountedAt.getTime() };
+    const attrs = this.#defaultDirAttrs(deps.mountedAt.getTime());
     this.#root = { kind: 'dir', marker: this.#rootMarker(metadataWithAttrs({}, attrs)), markerKnown: true };
   }
 
@@ -53,7 +54,7 @@ export class Tree {
         key: open.key,
         sizeBytes: open.sizeBytes,
         etag: '',
-        lastModified: new Date(open.attrs.mtimeMs),
+        lastModified: new Date(Number(open.attrs.mtimeNs / NS_PER_MS)),
         metadata: {},
         contentType: undefined,
       };
@@ -101,15 +102,21 @@ export class Tree {
   }
 
   /** Deletes a directory's marker; ENOTEMPTY when anything lies below it, shown or not. */
-  async removeEmptyDir(path: FsPath): Promise<void> {
+  async removeEmptyDir(path: FsPath, node?: Node): Promise<void> {
     const prefix = dirPrefix(path);
     if (this.#d.deletes.hasPendingBelow(prefix)) await this.#d.deletes.drain();
-    const page = await this.#d.store.listPage(prefix, '/', undefined, 2);
-    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix).length;
+    // A file unlinked while a reader holds it is gone from the directory, though its object waits
+    // for the reader: a page long enough to see past such objects decides.
+    const deferred = this.#d.files.deferredCountBelow(prefix);
+    const page = await this.#d.store.listPage(prefix, '/', undefined, 2 + deferred);
+    const children = page.prefixes.length + page.objects.filter((o) => o.key !== prefix && !this.#d.files.isDeferred(o.key, o.etag)).length;
     const openInside = this.#d.files.below(path).some((f) => f.path !== path);
     if (children > 0 || openInside) throw new FsError('ENOTEMPTY', path);
     this.#forgetEmptied(path);
+    const legacy = this.#d.namespace.legacyMarkerKeys(path, node);
     await this.#d.store.delete(prefix);
+    // Markers other tools left (old s3fs `dir`, Hadoop `dir_$folder$`) would bring it back.
+    for (const key of legacy) await this.#d.store.delete(key);
     this.forget(path);
     this.#d.inodes.forget(path);
   }
@@ -135,9 +142,14 @@ export class Tree {
     await Promise.all([...this.#emptied.keys()].map((dir) => this.#writeKeptMarker(dir)));
   }
 
-  /** Before a directory is renamed or filled: an emptied one gets its marker first. */
-  async materialize(dir: FsPath): Promise<void> {
+  /**
+   * Before a directory is renamed or filled: an emptied one gets its marker first, and one marked
+   * the way other tools mark directories gets ours (the rename moves only what lies below `dir/`).
+   */
+  async materialize(dir: FsPath, node: Node): Promise<void> {
     if (this.#emptied.has(dir)) await this.#writeKeptMarker(dir);
+    if (node.kind !== 'dir' || this.#d.namespace.legacyMarkerKeys(dir, node).length === 0) return;
+    await this.putMarker(dir, attrsOf(node, this.#d.posix, this.#d.mountedAt), node.marker?.metadata ?? {}, node);
   }
 
   async #writeKeptMarker(dir: FsPath): Promise<void> {
@@ -145,9 +157,7 @@ export class Tree {
     const prefix = dirPrefix(dir);
     const page = await this.#d.store.listPage(prefix, '/', undefined, 1);
     if (page.objects.length > 0 || page.prefixes.length > 0) return;
-    const { posix } = this.#d;
-    const attrs: PosixAttrs = { mode: S_IFDIR | posix.dirMode, uid: posix.uid, gid: posix.gid, mtimeMs: this.#d.now() };
-    await this.putMarker(dir, attrs, {});
+    await this.putMarker(dir, this.#defaultDirAttrs(this.#d.now()), {});
   }
 
   #forgetEmptied(dir: FsPath): boolean {
@@ -159,7 +169,8 @@ export class Tree {
   }
 
   /** Stores a directory's attributes: its marker object, or for the root, memory. */
-  async putMarker(path: FsPath, attrs: PosixAttrs, other: UserMetadata): Promise<void> {
+  /** `replaces`: the node of `path` known so far, whose foreign marker ours replaces. */
+  async putMarker(path: FsPath, attrs: PosixAttrs, other: UserMetadata, replaces?: Node): Promise<void> {
     const metadata = metadataWithAttrs(other, attrs);
     if (path === ROOT) {
       this.#root = { kind: 'dir', marker: this.#rootMarker(metadata), markerKnown: true };
@@ -167,9 +178,18 @@ export class Tree {
     }
     this.#forgetEmptied(path);
     const key = dirPrefix(path);
+    const legacy = this.#d.namespace.legacyMarkerKeys(path, replaces);
     const { etag } = await this.#d.store.put(key, Buffer.alloc(0), { metadata, contentType: DIRECTORY_CONTENT_TYPE });
+    // Ours replaces a marker another tool left: one marker per directory, the one s3fs writes now.
+    for (const legacyKey of legacy) await this.#d.store.delete(legacyKey);
     const marker: RemoteObject = { key, sizeBytes: 0, etag, lastModified: new Date(this.#d.now()), metadata, contentType: DIRECTORY_CONTENT_TYPE };
     this.#d.namespace.remember(path, { kind: 'dir', marker, markerKnown: true });
+  }
+
+  #defaultDirAttrs(nowMs: number): PosixAttrs {
+    const { posix } = this.#d;
+    const t = msToNs(nowMs);
+    return { mode: S_IFDIR | posix.dirMode, uid: posix.uid, gid: posix.gid, rdev: 0, atimeNs: t, mtimeNs: t, ctimeNs: t };
   }
 
   #rootMarker(metadata: UserMetadata): RemoteObject {

@@ -1,10 +1,12 @@
 // When a failed upload is tried again: failures that may pass by themselves (network, timeouts,
-// throttling, 5xx) are retried with a backoff that doubles up to a ceiling; others (the object the
+// throttling, 5xx, an upload someone aborted) are retried with a backoff that doubles up to a ceiling; others (the object the
 // file started from was replaced, access refused) are not, and the bytes stay in the spool.
 
 import { isStoreError, type StoreErrorCode } from '../s3/store-error.js';
 
-const TRANSIENT: ReadonlySet<StoreErrorCode> = new Set(['Unreachable', 'Timeout', 'Throttled', 'ServerError', 'Unknown']);
+// NoSuchUpload: someone aborted the multipart upload (`bucketfs cleanup --all`, a lifecycle rule);
+// the bytes are local, so the next round simply starts a new one.
+const TRANSIENT: ReadonlySet<StoreErrorCode> = new Set(['Unreachable', 'Timeout', 'Throttled', 'ServerError', 'Unknown', 'NoSuchUpload']);
 
 /** True when the first StoreError in `error`'s cause chain may pass by itself. */
 export function isTransientFailure(error: unknown): boolean {

@@ -117,7 +117,7 @@ export class UploadCleaner {
     try {
       await ctx.request('ABORT-UPLOAD', upload.key.slice(ctx.prefix.length), () => ctx.clients.main.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: upload.key, UploadId: upload.uploadId })));
     } catch (e) {
-      if (!isStoreError(e, 'NotFound')) throw e;
+      if (!isStoreError(e, 'NoSuchUpload') && !isStoreError(e, 'NotFound')) throw e;
     }
     if (upload.journal !== undefined) await UploadJournal.remove(this.#journalDir, upload.journal);
   }

@@ -9,6 +9,7 @@ import https from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
 import type { CapabilityTracker } from './capabilities.js';
+import { addEncryption } from './encryption.js';
 import { BackoffRetryStrategy } from './retry.js';
 
 /** Slowest upload rate still treated as working when timing a request with a body. */
@@ -85,6 +86,7 @@ function observeAnswers(client: S3Client, capabilities: CapabilityTracker): void
 
 const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
+/** The SDK clients of one store. Long on purpose: one S3ClientConfig, with each setting's reason beside it. */
 export function createS3Clients(config: S3Config, capabilities: CapabilityTracker): S3Clients {
   const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
   const httpAgent = new http.Agent(agentOptions);
@@ -123,6 +125,7 @@ export function createS3Clients(config: S3Config, capabilities: CapabilityTracke
     };
     const client = new S3Client(options);
     observeAnswers(client, capabilities);
+    addEncryption(client, config);
     return client;
   };
   const main = make(config.requestTimeoutMs);

@@ -21,7 +21,12 @@ export interface S3RequestEvent {
   /** The StoreError code when the request failed. */
   readonly errorCode: string | undefined;
   readonly requestId: string | undefined;
+  /** Body bytes sent (PutObject, UploadPart); undefined for requests without a body. */
+  readonly bytesSent: number | undefined;
 }
+
+/** Receives one line per request, and the same facts as fields for structured (JSON) logs. */
+export type RequestLogger = (line: string, fields: Readonly<Record<string, string | number | undefined>>) => void;
 
 /** diagnostics_channel name of S3RequestEvent. */
 export const S3_REQUEST_CHANNEL = 'bucketfs:s3:request';
@@ -31,6 +36,8 @@ const requestChannel = diagnosticsChannel.channel(S3_REQUEST_CHANNEL);
 export interface RequestTrace {
   status?: number;
   requestId?: string;
+  /** The request's body size, for the event (uploaded bytes). */
+  bytesSent?: number;
 }
 
 function metadataOf(out: unknown): { httpStatusCode?: number; requestId?: string } | undefined {
@@ -45,7 +52,7 @@ export class S3Context {
   /** Attempts and backoff, for requests the SDK cannot retry itself (streamed bodies). */
   readonly retry: RetryPolicy;
   readonly #requestTimeoutMs: number;
-  readonly #logger: ((line: string) => void) | undefined;
+  readonly #logger: RequestLogger | undefined;
 
   constructor(options: {
     bucket: string;
@@ -54,7 +61,7 @@ export class S3Context {
     capabilities: CapabilityTracker;
     retry: RetryPolicy;
     requestTimeoutMs: number;
-    logger: ((line: string) => void) | undefined;
+    logger: RequestLogger | undefined;
   }) {
     this.retry = options.retry;
     this.bucket = options.bucket;
@@ -68,7 +75,7 @@ export class S3Context {
   /** A context with clients of its own for `config`; close it with `clients.destroy()`. */
   static create(
     config: S3Config,
-    options: { capabilities?: Partial<ServerCapabilities>; logger?: (line: string) => void; notice?: (line: string) => void } = {},
+    options: { capabilities?: Partial<ServerCapabilities>; logger?: RequestLogger; notice?: (line: string) => void } = {},
   ): S3Context {
     const capabilities = new CapabilityTracker(config, options.capabilities, options.notice);
     return new S3Context({
@@ -127,9 +134,10 @@ export class S3Context {
         `s3 ${op} ${JSON.stringify(this.prefix + key)} ${trace.status ?? '-'} ${durationMs}ms` +
           (errorCode !== undefined ? ` ${errorCode}` : '') +
           (trace.requestId !== undefined && errorCode !== undefined ? ` request-id=${trace.requestId}` : ''),
+        { op, bucket: this.bucket, key: this.prefix + key, status: trace.status, durationMs, errorCode, requestId: trace.requestId },
       );
       if (requestChannel.hasSubscribers) {
-        const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId };
+        const event: S3RequestEvent = { op, key, durationMs, status: trace.status, errorCode, requestId: trace.requestId, bytesSent: trace.bytesSent };
         requestChannel.publish(event);
       }
     }

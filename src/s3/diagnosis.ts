@@ -31,6 +31,10 @@ export type Fix =
   | { readonly kind: 'use-s3-server'; readonly call: string }
   /** The request checksums the SDK can add are not for this server. */
   | { readonly kind: 'use-required-checksums' }
+  /** The server refused server-side encryption of this kind (over plain http, when `overHttp`). */
+  | { readonly kind: 'encryption-refused'; readonly encryption: 's3' | 'kms' | 'c'; readonly overHttp: boolean }
+  /** The server has no storage class of this name. */
+  | { readonly kind: 'storage-class-refused'; readonly storageClass: string }
   /** Nothing to do: bucketfs works around it, as `how` says. */
   | { readonly kind: 'worked-around'; readonly how: string }
   | { readonly kind: 'none' };

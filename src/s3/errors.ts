@@ -20,7 +20,7 @@ interface SdkErrorShape {
   $response?: { statusCode?: unknown; headers?: Record<string, unknown> };
 }
 
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchVersion']);
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
 const BAD_CREDENTIALS = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -79,7 +79,7 @@ const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   EADDRNOTAVAIL: 'address not available',
-  EPROTO: 'TLS protocol error (is it an http:// endpoint?)',
+  EPROTO: 'TLS protocol error (does the server speak plain http? then give http://HOST:PORT or --no-secure)',
   CERT_HAS_EXPIRED: 'TLS certificate expired',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
   SELF_SIGNED_CERT_IN_CHAIN: 'self-signed TLS certificate in chain',
@@ -138,6 +138,7 @@ function classify(e: SdkErrorShape, status: number | undefined): StoreErrorCode 
   if ((name !== undefined && TIMEOUT_NAMES.has(name)) || net === 'ETIMEDOUT') return 'Timeout';
   if (name !== undefined) {
     if (name === 'NoSuchBucket') return 'NoSuchBucket';
+    if (name === 'NoSuchUpload') return 'NoSuchUpload';
     if (NOT_FOUND.has(name)) return 'NotFound';
     if (name === 'PreconditionFailed') return 'PreconditionFailed';
     if (name === 'InvalidRange') return 'InvalidRange';
@@ -148,6 +149,9 @@ function classify(e: SdkErrorShape, status: number | undefined): StoreErrorCode 
     if (NOT_IMPLEMENTED.has(name)) return 'NotImplemented';
     if (name === 'EntityTooLarge') return 'EntityTooLarge';
     if (INVALID_ARGUMENT.has(name)) return 'InvalidArgument';
+    if (name === 'BucketNotEmpty') return 'BucketNotEmpty';
+    if (name === 'BucketAlreadyExists' || name === 'BucketAlreadyOwnedByYou') return 'BucketExists';
+    if (name === 'TooManyBuckets') return 'TooManyBuckets';
   }
   if (status === undefined) return 'Unknown';
   // Body-less answers (HEAD) only have a status, and the SDK names them 'NotFound' or 'Unknown'.

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
 import type { ServerCapabilities, ServerKind } from './capabilities.js';
-import { S3Context } from './context.js';
+import { S3Context, type RequestLogger } from './context.js';
+import { encryptionChecks } from './probe-encryption.js';
 import { diagnose } from './diagnosis.js';
 import { errorFacts } from './errors.js';
 import { copyObject, deleteObjects, failed, listObjects, multipartUpload, ok, putObject, rangedGet, removeLeftovers, type DataCheck, type Outcome, type ProbeCheck } from './probe-checks.js';
@@ -154,7 +155,7 @@ async function probeStyle(run: ProbeRun): Promise<Outcome> {
   }
 }
 
-/** In the order they run; DeleteObjects last, so it removes what the others wrote. */
+/** In the order they run (the encryption rows go before DeleteObjects, which removes what the others wrote). */
 const DATA_CHECKS: readonly DataCheck[] = [
   putObject,
   listObjects,
@@ -171,13 +172,17 @@ const DATA_CHECKS: readonly DataCheck[] = [
 ];
 
 /** Runs every check against the bucket (and prefix) of `config`; never throws a StoreError. */
-export async function probeServer(config: S3Config, options: { logger?: (line: string) => void } = {}): Promise<ProbeReport> {
-  const ctx = S3Context.create(config, options);
+export async function probeServer(config: S3Config, options: { logger?: RequestLogger } = {}): Promise<ProbeReport> {
+  // Without the mount's encryption and storage class: the basic rows probe the server alone, and the
+  // encryption rows name what they send (required when the mount is configured to use it).
+  const plain: S3Config = { ...config, encryption: undefined, storageClass: undefined };
+  const ctx = S3Context.create(plain, options);
   const { capabilities, clients } = ctx;
-  const run = new ProbeRun(config, ctx);
+  const run = new ProbeRun(plain, ctx);
+  const checks = [...DATA_CHECKS.slice(0, -1), ...encryptionChecks(config), ...DATA_CHECKS.slice(-1)];
   try {
     await probeAccess(run);
-    for (const spec of DATA_CHECKS) await run.check(spec.name, spec.required, ['bucket', ...spec.needs], spec.call, () => spec.run(run));
+    for (const spec of checks) await run.check(spec.name, spec.required, ['bucket', ...spec.needs], spec.call, () => spec.run(run));
     await run.check('cleanup', false, ['bucket'], 'DeleteObject', () => removeLeftovers(run));
   } finally {
     clients.destroy();

@@ -16,9 +16,10 @@ import {
 import type { S3Config } from '../config.js';
 import type { LearnedCapability, ServerCapabilities, ServerKind } from './capabilities.js';
 import { setHeader, UPLOAD_FLOOR_BYTES_PER_SECOND } from './client.js';
-import { S3Context, type RequestTrace } from './context.js';
+import { S3Context, type RequestLogger, type RequestTrace } from './context.js';
 import { toStoreError } from './errors.js';
 import { multipartCopy } from './multipart-copy.js';
+import { presign, type PresignedUrl } from './presign.js';
 import { streamRange } from './get-stream.js';
 import {
   S3_LIMITS,
@@ -45,10 +46,11 @@ import { copySource, decodeListedName, isMultipartEtag, lowerCaseKeys, parseCont
 
 export { S3_REQUEST_CHANNEL, type S3RequestEvent } from './context.js';
 export { copyPartSizeBytes } from './multipart-copy.js';
+export { MAX_PRESIGN_SECONDS, type PresignedUrl } from './presign.js';
 
 export interface S3ObjectStoreOptions {
   /** Receives one line per S3 request (op, key, status, ms); pass it only when debugging. */
-  readonly logger?: (line: string) => void;
+  readonly logger?: RequestLogger;
   /**
    * Receives one line when the store learns something about the server (its kind, a capability a
    * server proved wrong, a journal it cannot write): worth an info line in the mount's log.
@@ -73,6 +75,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   readonly #ctx: S3Context;
   readonly #retry: RetryPolicy;
+  readonly #encryption: S3Config['encryption'];
   readonly #journal: UploadJournal | undefined;
   /** What uploads and multipart copies need of this store. */
   readonly #uploadStore: UploadStore;
@@ -84,6 +87,7 @@ export class S3ObjectStore implements ObjectStore {
     this.limits = { ...S3_LIMITS, ...options.limits };
     this.description = `s3://${config.bucket}/${config.prefix} at ${endpointLabel(config)}`;
     this.#retry = config;
+    this.#encryption = config.encryption;
     this.#ctx = S3Context.create(config, options);
     this.#journal = config.uploadJournalDir !== undefined ? new UploadJournal(config.uploadJournalDir, endpointLabel(config), options.notice) : undefined;
     this.#uploadStore = {
@@ -249,8 +253,16 @@ export class S3ObjectStore implements ObjectStore {
     const timeout = ctx.timeoutFor(sizeBytes, UPLOAD_FLOOR_BYTES_PER_SECOND);
     const out =
       body instanceof Uint8Array
-        ? await ctx.request('PUT', key, () => ctx.clients.upload.send(command(body), timeout))
-        : await sendStreamed(ctx, body, (stream) => ctx.request('PUT', key, () => ctx.clients.uploadOnce.send(command(stream), timeout)));
+        ? await ctx.request('PUT', key, (trace) => {
+            trace.bytesSent = sizeBytes;
+            return ctx.clients.upload.send(command(body), timeout);
+          })
+        : await sendStreamed(ctx, body, (stream) =>
+            ctx.request('PUT', key, (trace) => {
+              trace.bytesSent = sizeBytes;
+              return ctx.clients.uploadOnce.send(command(stream), timeout);
+            }),
+          );
     return { etag: quoteEtag(out.ETag) || (await this.#etagAfterWrite(key)) };
   }
 
@@ -348,6 +360,11 @@ export class S3ObjectStore implements ObjectStore {
   /** Aborts an upload by id: one a crashed mount left (its id is in the spool record). */
   async abortUpload(key: string, uploadId: string): Promise<void> {
     await abortUploadById(this.#ctx, key, uploadId);
+  }
+
+  /** A presigned GET or PUT of `key` (see presign.ts); no request is sent. */
+  presign(key: string, method: 'GET' | 'PUT', expiresSeconds: number): Promise<PresignedUrl> {
+    return presign(this.#ctx, this.#encryption, key, method, expiresSeconds);
   }
 
   async checkAccess(): Promise<void> {

@@ -3,7 +3,8 @@
 // Kept free of SDK imports so the fs layer and the in-memory store can use it.
 
 export type StoreErrorCode =
-  | 'NotFound' // the key (or upload) does not exist
+  | 'NotFound' // the key does not exist
+  | 'NoSuchUpload' // the multipart upload is gone: aborted by another client, a lifecycle rule, or completed
   | 'NoSuchBucket'
   | 'PreconditionFailed' // If-Match failed: the object changed since it was opened
   | 'InvalidRange'
@@ -17,6 +18,9 @@ export type StoreErrorCode =
   | 'NotImplemented' // the server does not support this call
   | 'EntityTooLarge'
   | 'InvalidArgument' // the server refused the request as malformed (e.g. a key it cannot store)
+  | 'BucketNotEmpty' // DeleteBucket of a bucket that holds objects (or old versions)
+  | 'BucketExists' // CreateBucket of a name taken, by these credentials or another account
+  | 'TooManyBuckets' // CreateBucket past the account's bucket quota
   | 'Unknown';
 
 export class StoreError extends Error {

@@ -78,8 +78,16 @@ export class S3Upload implements MultipartUpload {
     const timeout = ctx.timeoutFor(sizeBytes, UPLOAD_FLOOR_BYTES_PER_SECOND);
     const res =
       body instanceof Uint8Array
-        ? await ctx.request('UPLOAD-PART', this.key, () => ctx.clients.upload.send(command(body), timeout))
-        : await sendStreamed(ctx, body, (stream) => ctx.request('UPLOAD-PART', this.key, () => ctx.clients.uploadOnce.send(command(stream), timeout)));
+        ? await ctx.request('UPLOAD-PART', this.key, (trace) => {
+            trace.bytesSent = sizeBytes;
+            return ctx.clients.upload.send(command(body), timeout);
+          })
+        : await sendStreamed(ctx, body, (stream) =>
+            ctx.request('UPLOAD-PART', this.key, (trace) => {
+              trace.bytesSent = sizeBytes;
+              return ctx.clients.uploadOnce.send(command(stream), timeout);
+            }),
+          );
     if (!res.ETag) throw this.#missingEtag('UPLOAD-PART', partNumber);
     return { partNumber, etag: quoteEtag(res.ETag) };
   }
@@ -174,6 +182,6 @@ export async function abortUploadById(ctx: S3Context, key: string, uploadId: str
     await ctx.request('ABORT-UPLOAD', key, () => ctx.clients.main.send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: ctx.full(key), UploadId: uploadId })));
   } catch (e) {
     // Already aborted or completed: nothing is left to clean up.
-    if (!isStoreError(e, 'NotFound')) throw e;
+    if (!isStoreError(e, 'NoSuchUpload') && !isStoreError(e, 'NotFound')) throw e;
   }
 }

@@ -13,9 +13,20 @@ declare module 'fuse-native' {
     rdev?: number;
     blksize: number;
     blocks: number;
-    atime: number | Date;
-    mtime: number | Date;
-    ctime: number | Date;
+    /** Patched: a bigint is nanoseconds since the epoch (a number is milliseconds). */
+    atime: bigint | number | Date;
+    mtime: bigint | number | Date;
+    ctime: bigint | number | Date;
+  }
+
+  /** Patched: who made the request being dispatched (fuse_get_context()). */
+  export interface FuseCaller {
+    readonly uid: number;
+    readonly gid: number;
+    /** The calling thread's id. */
+    readonly pid: number;
+    /** Only for create, mkdir and mknod, which get their mode before it (FUSE_CAP_DONT_MASK). */
+    readonly umask: number;
   }
 
   export interface FuseStatfs {
@@ -59,7 +70,8 @@ declare module 'fuse-native' {
     release?(path: string, fd: number, cb: Cb): void;
     releasedir?(path: string, fd: number, cb: Cb): void;
     create?(path: string, mode: number, cb: Cb<[number?]>): void;
-    utimens?(path: string, atime: number, mtime: number, cb: Cb): void;
+    /** Patched: nanoseconds since the epoch; undefined for UTIME_OMIT (UTIME_NOW arrives as now). */
+    utimens?(path: string, atime: bigint | undefined, mtime: bigint | undefined, cb: Cb): void;
     unlink?(path: string, cb: Cb): void;
     rename?(src: string, dest: string, cb: Cb): void;
     link?(src: string, dest: string, cb: Cb): void;
@@ -90,11 +102,18 @@ declare module 'fuse-native' {
     bigWrites?: boolean;
     /** Added by patches/fuse-native: st_ino from getattr/readdir is used as the inode number. */
     useIno?: boolean;
+    /** Added by patches/fuse-native: the noatime mount flag. */
+    noatime?: boolean;
   }
 
   export default class Fuse {
     constructor(mnt: string, ops: FuseOps, opts?: FuseOptions);
     readonly mnt: string;
+    /**
+     * Added by patches/fuse-native: the caller of the operation being dispatched. Valid while the
+     * op handler runs synchronously; read it at the handler's start.
+     */
+    readonly caller: FuseCaller | undefined;
     mount(cb: (err: Error | null) => void): void;
     unmount(cb: (err: Error | null) => void): void;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;

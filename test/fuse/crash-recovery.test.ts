@@ -28,16 +28,23 @@ const { writer, source } = mounts;
 
 afterAll(() => client.destroy());
 
+/**
+ * Every mount of this file shares one XDG cache home, as mounts of one user on one machine do: the
+ * journal of multipart uploads a killed daemon started lives there, and the next mount reads it.
+ */
+const stateDir = () => mounts.local;
+const cacheHome = () => path.join(stateDir(), 'cache');
+
 /** Mounts `bucket` through the proxy with a spool dir that outlives the mount. */
 function mount(bucket: string, spoolDir: string, extraArgs: readonly string[] = []): Promise<MountSession> {
-  return mounts.mount(bucket, ['--spool-dir', spoolDir, '--part-size', '5M', ...extraArgs]);
+  return mounts.mount(bucket, ['--spool-dir', spoolDir, '--part-size', '5M', ...extraArgs], { XDG_CACHE_HOME: cacheHome() });
 }
 
 /** SIGKILL, then clear the dead mount and the control socket the daemon leaves. */
 async function killHard(session: MountSession): Promise<void> {
   process.kill(session.pid, 'SIGKILL');
   await session.ended;
-  await fsp.rm(controlSocketPath(session.dir, path.join(path.dirname(session.dir), 'cache')), { force: true });
+  await fsp.rm(controlSocketPath(session.dir, cacheHome()), { force: true });
   await session.unmount();
 }
 
@@ -170,7 +177,7 @@ describe('--write-back', () => {
       // 12 MiB through throttled connections takes 8 s or more: dd returned long before the upload could finish.
       expect(Date.now() - started).toBeLessThan(4_000);
       expect(await headObject(client, bucket, 'wb.bin')).toBeUndefined();
-      const synced = await runCli(['sync', session.dir], cliEnv(server, path.dirname(session.dir)), 120_000);
+      const synced = await runCli(['sync', session.dir], cliEnv(server, stateDir()), 120_000);
       expect(synced.stderr).toBe('');
       expect(synced.code).toBe(0);
       expect(synced.stdout).toContain('every byte written before this sync is in the bucket');

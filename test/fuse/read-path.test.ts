@@ -35,9 +35,9 @@ const DATA_SIZE = 3 * MiB + 123;
 const DATA = pseudoRandomBytes('data.bin', DATA_SIZE);
 const LONG_SEGMENT = 'L'.repeat(300);
 const MAX_SEGMENT = 'M'.repeat(255);
-/** s3rver crashes on a key segment over 233 bytes (defect 1 in shared/README.md): never send it one. */
+/** s3rver crashes on a key segment over 233 bytes (docs/TEST-SERVERS.md, s3rver defect 1): never send it one. */
 const longKeysSupported = server.kind !== 's3rver';
-/** s3rver omits a common prefix whose keys sit two or more levels deeper (defect 2); Ceph RGW lists it. */
+/** s3rver omits a common prefix whose keys sit two or more levels deeper (docs/TEST-SERVERS.md, s3rver defect 2); Ceph RGW lists it. */
 const deepPrefixesListed = server.kind !== 's3rver';
 /** s3rver keeps objects as files, so it cannot store a//b, ./x or x/../y as keys (PUT a//b is a 404). */
 const oddKeysStored = server.kind !== 's3rver';

@@ -1,12 +1,13 @@
 // Reference-model test: random FUSE operations, and changes by another client of the bucket, run on
-// S3Filesystem and on a tiny model (path → dir | file; files are shared inodes, so handles survive
-// unlink and rename). Every answer matches the model; every file no handle holds open is in the bucket.
+// S3Filesystem and on a tiny model (path → dir | file, FIFOs from mknod included; files are shared
+// inodes, so handles survive unlink and rename). Every answer matches the model; every file no
+// handle holds open is in the bucket.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toErrno, type ErrnoName } from '../../src/fs/errno.js';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { S_IFDIR, S_IFMT, S_IFREG } from '../../src/fs/metadata.js';
+import { S_IFDIR, S_IFIFO, S_IFMT, S_IFREG } from '../../src/fs/metadata.js';
 import { type FsFixture, type FsFixtureOptions, PART_BYTES, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
@@ -16,6 +17,8 @@ interface Inode {
   bytes: Buffer;
   /** Bumped by every change of the bytes. */
   version: number;
+  /** Made by mknod as a FIFO: stat says so, through renames and writes, until another client replaces it. */
+  readonly fifo?: true;
 }
 
 type Entry = { readonly kind: 'dir' } | { readonly kind: 'file'; readonly inode: Inode };
@@ -154,6 +157,18 @@ class Create extends PathCommand {
     const inode: Inode = { bytes: Buffer.alloc(0), version: 0 };
     m.entries.set(this.path, { kind: 'file', inode });
     m.handles.push({ fh, inode, writable: true, append: false, pinned: false });
+  }
+}
+
+/** mknod(S_IFIFO): an empty object whose mode carries the type; otherwise a file like any other. */
+class Mkfifo extends PathCommand {
+  readonly op = 'mkfifo';
+  override check(m: Model): boolean {
+    return parentIsDir(m, this.path) && !m.entries.has(this.path);
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    await r.fs.mknod(this.path, S_IFIFO | 0o644, 0);
+    m.entries.set(this.path, { kind: 'file', inode: { bytes: Buffer.alloc(0), version: 0, fifo: true } });
   }
 }
 
@@ -391,7 +406,7 @@ class Stat extends PathCommand {
       return;
     }
     const stat = await r.fs.getattr(this.path);
-    expect(stat.mode & S_IFMT).toBe(entry.kind === 'dir' ? S_IFDIR : S_IFREG);
+    expect(stat.mode & S_IFMT).toBe(entry.kind === 'dir' ? S_IFDIR : entry.inode.fifo ? S_IFIFO : S_IFREG);
     if (entry.kind === 'file') expect(stat.sizeBytes).toBe(entry.inode.bytes.length);
   }
 }
@@ -493,6 +508,7 @@ const localCommands = [
   rename,
   mkdir,
   mkdir,
+  pathArb.map((p) => new Mkfifo(p)),
   handleArb.map((h) => new Fsync(h)),
   handleArb.map((h) => new Close(h)),
   handleArb.map((h) => new Close(h, true)),

@@ -54,6 +54,10 @@ export interface FsFixtureOptions {
   readonly write?: Partial<WriteConfig>;
   /** First retry of a failed upload, ms (the filesystem's default is a second). */
   readonly uploadRetryDelayMs?: number;
+  /** Several users (--allow-other): callers own what they make and POSIX ownership rules apply. */
+  readonly allowOther?: boolean;
+  /** Longest key, bytes (the filesystem's default is S3's 1,024). */
+  readonly maxKeyBytes?: number;
 }
 
 export class FsFixture {
@@ -186,7 +190,7 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     diskCacheSizeBytes: 0,
     ...options.cache,
   };
-  const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, capacityBytes: 2 ** 50, ...options.posix };
+  const posix: PosixConfig = { uid: UID, gid: GID, fileMode: 0o644, dirMode: 0o755, readOnly: false, atime: false, capacityBytes: 2 ** 50, ...options.posix };
   const write: WriteConfig = {
     partSizeBytes: PART_BYTES,
     uploadConcurrency: 2,
@@ -212,6 +216,8 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
     now: clock.now,
     uploadRetryDelayMs: options.uploadRetryDelayMs,
     logger,
+    allowOther: options.allowOther,
+    maxKeyBytes: options.maxKeyBytes,
   });
   return new FsFixture(fs, store, spool, clock, journalDir);
 }

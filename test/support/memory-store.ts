@@ -587,7 +587,7 @@ function tooLarge(what: string): StoreError {
 }
 
 function noSuchUpload(uploadId: string): StoreError {
-  return new StoreError('NotFound', `NoSuchUpload: ${uploadId}`, { httpStatus: 404 });
+  return new StoreError('NoSuchUpload', `NoSuchUpload: ${uploadId}`, { httpStatus: 404 });
 }
 
 /** The bytes of a body; a streamed one must yield exactly the size it declares, as S3 insists. */

@@ -18,7 +18,11 @@ export interface S3Access {
   readonly region?: string;
 }
 
+/** MountOptions.bucket for a mount of every bucket: the CLI gets the mountpoint alone. */
+export const EVERY_BUCKET = '*';
+
 export interface MountOptions {
+  /** The bucket, or EVERY_BUCKET. */
   readonly bucket: string;
   /** Key prefix inside the bucket (the CLI's `bucket:prefix` form). */
   readonly prefix?: string;
@@ -341,7 +345,8 @@ const LOG_LIMIT_CHARS = 4 * 1024 * 1024;
  * the daemon exits first or the mount does not appear in time.
  */
 export async function mountBucket(options: MountOptions): Promise<MountSession> {
-  const root = await makeTestDir(`mount-${options.bucket}`);
+  const every = options.bucket === EVERY_BUCKET;
+  const root = await makeTestDir(every ? 'mount-every-bucket' : `mount-${options.bucket}`);
   const dir = path.join(root, 'mnt');
   await fsp.mkdir(dir);
   const env = cliEnv(options.s3, root, options.env);
@@ -349,7 +354,7 @@ export async function mountBucket(options: MountOptions): Promise<MountSession> 
   const args = [
     BUCKETFS_BIN,
     'mount',
-    source,
+    ...(every ? [] : [source]),
     dir,
     '--foreground',
     '--endpoint',

@@ -15,8 +15,8 @@ export interface ProxiedMounts {
   readonly proxy: FaultProxy;
   /** A scratch folder outside every mount (sources, spool dirs that outlive a mount). */
   readonly local: string;
-  /** Mounts `bucket` through the proxy. */
-  mount(bucket: string, extraArgs?: readonly string[]): Promise<MountSession>;
+  /** Mounts `bucket` through the proxy; `env` adds to the daemon's environment. */
+  mount(bucket: string, extraArgs?: readonly string[], env?: Readonly<Record<string, string>>): Promise<MountSession>;
   writer(): ScriptedWriter;
   /** A local file of `sizeBytes` pseudo-random bytes, and those bytes. */
   source(name: string, sizeBytes: number): Promise<{ file: string; data: Buffer }>;
@@ -48,7 +48,7 @@ export function useProxiedMounts(label: string, throttleBytesPerSecond: number):
     get local() {
       return ready(local);
     },
-    mount: (bucket, extraArgs = []) => mountBucket({ bucket, s3: { ...server, endpoint: ready(proxy).endpoint }, extraArgs }),
+    mount: (bucket, extraArgs = [], env = {}) => mountBucket({ bucket, s3: { ...server, endpoint: ready(proxy).endpoint }, extraArgs, env }),
     writer: () => {
       const w = new ScriptedWriter();
       writers.push(w);

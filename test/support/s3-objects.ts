@@ -77,8 +77,8 @@ export interface S3fsAttrs {
 
 /**
  * The s3fs attribute headers of `head`, parsed: mode/uid/gid as numbers and mtime in whole
- * milliseconds. Throws when one is missing or not in s3fs's format (decimal; seconds with an
- * optional fraction), so a test fails with the header that is wrong.
+ * milliseconds (truncated). Throws when one is missing or not in s3fs's format (decimal; seconds
+ * with an optional fraction), so a test fails with the header that is wrong.
  */
 export function s3fsAttrs(head: ObjectHead): S3fsAttrs & { readonly mtimeMs: number } {
   const { mode, uid, gid, mtime } = head.metadata;
@@ -86,7 +86,9 @@ export function s3fsAttrs(head: ObjectHead): S3fsAttrs & { readonly mtimeMs: num
     if (value === undefined || !/^\d+$/.test(value)) throw new Error(`x-amz-meta-${name} is ${JSON.stringify(value)}, not a decimal number`);
   }
   if (mtime === undefined || !/^\d+(\.\d{1,9})?$/.test(mtime)) throw new Error(`x-amz-meta-mtime is ${JSON.stringify(mtime)}, not seconds`);
-  return { mode: Number(mode), uid: Number(uid), gid: Number(gid), mtimeMs: Math.round(Number(mtime) * 1000) };
+  // Whole milliseconds, truncated as stat's nanoseconds are (a float of 9 fraction digits would round).
+  const [seconds, fraction = ''] = mtime.split('.');
+  return { mode: Number(mode), uid: Number(uid), gid: Number(gid), mtimeMs: Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0')) };
 }
 
 /** The part count of a multipart ETag (`"<md5 of part md5s>-N"`); undefined for any other form. */

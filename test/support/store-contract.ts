@@ -230,7 +230,7 @@ export function storeContract(target: ContractTarget): void {
         await upload.uploadPart(1, Buffer.from('part'));
         await upload.abort();
         await upload.abort();
-        await expectStoreError(upload.uploadPart(2, Buffer.from('more')), 'NotFound');
+        await expectStoreError(upload.uploadPart(2, Buffer.from('more')), 'NoSuchUpload');
         expect(await store.head('aborted')).toBeUndefined();
       }));
     });

@@ -38,7 +38,7 @@ export const MULTIPART_FILE_BYTES = 6 * MiB + 12_345;
 /**
  * Builds the source tree under `root` (created); modes and mtimes are set last. Without
  * `copySourceUnsafeNames` the names with `& ; # $ + @ = ,` are left out: s3rver cannot rename
- * them (it decodes x-amz-copy-source with decodeURI; shared/README.md), Ceph RGW can.
+ * them (it decodes x-amz-copy-source with decodeURI; docs/TEST-SERVERS.md, s3rver defect 5), Ceph RGW can.
  */
 export async function makeSourceTree(root: string, options: { copySourceUnsafeNames: boolean }): Promise<void> {
   await fsp.mkdir(root, { recursive: true });

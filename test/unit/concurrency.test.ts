@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimited } from '../../src/concurrency.js';
+import { forEachLimited, mapLimited } from '../../src/concurrency.js';
 import { deferred } from '../support/deferred.js';
 
 describe('mapLimited', () => {
@@ -44,5 +44,23 @@ describe('mapLimited', () => {
   it('handles no items and refuses a limit below one', async () => {
     expect(await mapLimited([], 4, async () => 1)).toEqual([]);
     await expect(mapLimited([1], 0, async () => 1)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('forEachLimited', () => {
+  it('runs every item, at most limit at once, whatever some of them throw', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await forEachLimited([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+      if (n % 2 === 0) throw new Error(`item ${n}`);
+      done.push(n);
+    });
+    expect(done.sort()).toEqual([1, 3, 5]);
+    expect(most).toBe(2);
   });
 });

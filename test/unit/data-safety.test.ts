@@ -4,7 +4,8 @@
 // readers of the replaced file attached to the new one.
 import { describe, expect, it } from 'vitest';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { type FsFixture, errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
+import { StoreError } from '../../src/s3/store-error.js';
+import { type FsFixture, PART_BYTES, errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 
@@ -79,6 +80,26 @@ describe('appends when an upload fails', () => {
     expect(t.body('f')?.toString()).toBe('kept');
   });
 
+  it('start a new multipart upload when someone aborted the one in flight (cleanup --all, a lifecycle rule)', async () => {
+    const t = await fixture({ uploadRetryDelayMs: 5 });
+    const data = patternBytes(2 * PART_BYTES + 100);
+    const fh = await t.fs.create('/big', 0o644);
+    await t.fs.write(fh, 0, data);
+    // Both the close and the release's own attempt fail: only the background retry is left.
+    t.store.failNext('complete', new StoreError('NoSuchUpload', 'NoSuchUpload: aborted by another client', { httpStatus: 404 }), 2);
+    expect(await errnoOf(t.fs.flush(fh))).toBe('EIO');
+    const retried = t.store.nextCall('complete').then(() => t.store.nextCall('complete'));
+    await t.fs.release(fh);
+    await retried;
+    for (let i = 0; i < 100 && t.body('big') === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(t.body('big')?.equals(data)).toBe(true);
+    expect(t.store.calls.createUpload).toBe(3);
+    expect(t.store.pendingUploads()).toEqual([]);
+    // The spool copy goes once the retry has recorded its success.
+    for (let i = 0; i < 100 && (await t.spoolFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await t.spoolFiles()).toEqual([]);
+  });
+
   it('fail the close when the object they start from was replaced, and keep the bytes in the spool', async () => {
     const t = await fixture({ cache: { readAheadMaxBytes: 0 } });
     const original = patternBytes(3 * 1024);
@@ -139,11 +160,11 @@ describe('the mount root', () => {
   it('takes chmod, utimens and xattrs without sending anything to the bucket', async () => {
     const t = await fixture();
     const before = { ...t.store.calls };
-    await t.fs.utimens('/', 1_600_000_000_000);
+    await t.fs.utimens('/', undefined, 1_600_000_000_000_000_000n);
     await t.fs.chmod('/', 0o700);
     await t.fs.setxattr('/', 'user.note', Buffer.from('root'), 0);
     const stat = await t.fs.getattr('/');
-    expect(stat.mtimeMs).toBe(1_600_000_000_000);
+    expect(stat.mtimeNs).toBe(1_600_000_000_000_000_000n);
     expect(stat.mode & 0o7777).toBe(0o700);
     expect((await t.fs.getxattr('/', 'user.note')).toString()).toBe('root');
     expect(t.store.calls).toEqual(before);
@@ -175,5 +196,22 @@ describe('a name whose file is deleted while a reader holds it', () => {
     expect(await t.names('/')).toEqual(['b']);
     await t.fs.release(reader);
     expect(t.store.keys()).toEqual(['b/']);
+  });
+});
+
+describe('a directory whose last file is unlinked while a reader holds it', () => {
+  it('is empty: rmdir removes it, and a rename may replace it', async () => {
+    const t = await fixture();
+    await t.fs.mkdir('/d', 0o755);
+    await t.writeFile('/d/f', 'kept for the reader');
+    const reader = await t.fs.open('/d/f', OpenFlags.O_RDONLY);
+    await t.fs.unlink('/d/f');
+    await t.fs.mkdir('/e', 0o755);
+    await t.fs.rename('/e', '/d');
+    expect(await t.names('/d')).toEqual([]);
+    await t.fs.rmdir('/d');
+    expect((await t.fs.read(reader, 0, 100)).toString()).toBe('kept for the reader');
+    await t.fs.release(reader);
+    expect(t.store.keys()).toEqual([]);
   });
 });

@@ -198,6 +198,16 @@ describe('DiskCache', () => {
     expect(cache.has('k', 'e', 0)).toBe(false);
   });
 
+  it('holds at most 128 MiB of blocks waiting for the disk, and drops the rest', async () => {
+    const MiB = 1024 * 1024;
+    // One buffer offered under many names: the queue counts 136 MiB while the test holds 1 MiB.
+    const block = pattern(MiB);
+    const cache = await openCache(await tempDir(), { blockSizeBytes: MiB, capacityBytes: 4 * (MiB + TRAILER_BYTES) });
+    for (let index = 0; index < 136; index++) cache.write('k', 'e', index, block);
+    await cache.flush();
+    expect(cache.stats()).toMatchObject({ writes: 128, dropped: 8 });
+  });
+
   it('turns a write it cannot do into a dropped block and one warning', async () => {
     const dir = await tempDir();
     const cache = await openCache(dir);

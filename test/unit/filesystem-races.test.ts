@@ -3,7 +3,7 @@
 // changes; delete batching reusing names; metadata and spool limits).
 import { expect, it } from 'vitest';
 import { OpenFlags } from '../../src/fs/filesystem.js';
-import { errnoOf, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
+import { errnoOf, gate, patternBytes, useFsFixtures } from '../support/fs-fixture.js';
 const fixture = useFsFixtures();
 
 it('A: a handle opened while the last close is uploading keeps the data', async () => {
@@ -12,8 +12,9 @@ it('A: a handle opened while the last close is uploading keeps the data', async 
   await t.fs.write(fh, 0, Buffer.from('hello'));
   let open!: () => void;
   t.store.delayNext('put', new Promise<void>((r) => (open = r)));
+  const putStarted = t.store.nextCall('put');
   const closing = t.fs.release(fh);
-  await new Promise((r) => setImmediate(r));
+  await putStarted;
   const fh2 = await t.fs.open('/f', OpenFlags.O_RDWR);
   open();
   await closing;
@@ -96,11 +97,11 @@ it('J: unlink while the upload is in flight leaves no object behind', async () =
   await t.fs.write(fh, 0, Buffer.from('data'));
   const g = gate();
   t.store.delayNext('put', g.promise);
+  const putStarted = t.store.nextCall('put');
   const flushing = t.fs.flush(fh);
-  await settle();
+  await putStarted;
   // unlink waits for the upload in flight, so the delete is sent after it lands.
   const unlinking = t.fs.unlink('/f');
-  await settle();
   g.open();
   await unlinking;
   await flushing.catch(() => undefined);
@@ -117,11 +118,11 @@ it('K: a flush during a directory rename is not lost', async () => {
   await t.fs.write(fh, 0, Buffer.from('a'));
   const g = gate();
   t.store.delayNext('copy', g.promise);
+  const copyStarted = t.store.nextCall('copy');
   const renaming = t.fs.rename('/d', '/e');
-  for (let i = 0; i < 20 && t.store.calls.copy === 0; i++) await settle();
+  await copyStarted;
   await t.fs.write(fh, 1, Buffer.from('b'));
   const flushing = t.fs.flush(fh);
-  await settle();
   g.open();
   await renaming;
   await flushing;
@@ -205,8 +206,9 @@ it('two opens for writing that race share one open file, so neither loses its wr
   await t.writeFile('/f', Buffer.from('0123456789'));
   const g = gate();
   t.store.delayNext('head', g.promise);
+  const headStarted = t.store.nextCall('head');
   const first = t.fs.open('/f', OpenFlags.O_RDWR);
-  await settle();
+  await headStarted;
   const second = t.fs.open('/f', OpenFlags.O_RDWR);
   g.open();
   const [a, b] = await Promise.all([first, second]);

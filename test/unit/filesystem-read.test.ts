@@ -82,6 +82,19 @@ describe('directories', () => {
     expect(t.store.calls.listPage - before).toBeGreaterThanOrEqual(3);
   });
 
+  it('tell a file\'s type in a listing only when its size rules out a symlink (over 4 KiB), with no HEAD', async () => {
+    const t = await fixture();
+    t.store.putObject('d/big', patternBytes(4097));
+    t.store.putObject('d/limit', patternBytes(4096));
+    t.store.putObject('d/small', 'target');
+    t.store.putObject('d/sub/x', 'x');
+    await t.fs.getattr('/d');
+    const heads = t.store.calls.head;
+    const { entries } = await t.fs.readdir('/d');
+    expect(Object.fromEntries(entries.map((e) => [e.name, e.kind]))).toEqual({ big: 'file', limit: undefined, small: undefined, sub: 'dir' });
+    expect(t.store.calls.head).toBe(heads);
+  });
+
   it('refuse to be read as files, and files refuse to be listed', async () => {
     const t = await fixture();
     t.store.putObject('dir/file', 'x');
@@ -111,9 +124,9 @@ describe('stat', () => {
     t.store.putObject('plain', 'x');
     t.store.putObject('s3fs', 'x', { mtime: '1600000000' });
     t.store.putObject('rclone', 'x', { mtime: '1600000000.25' });
-    expect((await t.fs.getattr('/plain')).mtimeMs).toBe(1_650_000_000_000);
-    expect((await t.fs.getattr('/s3fs')).mtimeMs).toBe(1_600_000_000_000);
-    expect((await t.fs.getattr('/rclone')).mtimeMs).toBe(1_600_000_000_250);
+    expect((await t.fs.getattr('/plain')).mtimeNs).toBe(1_650_000_000_000_000_000n);
+    expect((await t.fs.getattr('/s3fs')).mtimeNs).toBe(1_600_000_000_000_000_000n);
+    expect((await t.fs.getattr('/rclone')).mtimeNs).toBe(1_600_000_000_250_000_000n);
   });
 
   it('takes mode, uid and gid from metadata, else from the mount options', async () => {

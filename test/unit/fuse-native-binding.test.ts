@@ -56,7 +56,8 @@ describe('patches/fuse-native+2.2.6.patch', () => {
     expect(files).toEqual(['node_modules/fuse-native/fuse-native.c', 'node_modules/fuse-native/index.js']);
     expect(text).not.toMatch(/^Binary files/m);
     expect(text).not.toMatch(/\/(work|root|home|tmp|usr)\//);
-    expect(text.split('\n').length).toBeLessThan(150);
+    // Patch 2 adds the caller context and nanosecond times: still a short, reviewable diff.
+    expect(text.split('\n').length).toBeLessThan(320);
   });
 
   it('sets the same patch version in the JS and the native addon as the binding check expects', () => {

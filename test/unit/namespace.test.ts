@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ChangeLog } from '../../src/fs/change-log.js';
 import { InodeTable } from '../../src/fs/nodes.js';
 import { type FsPath } from '../../src/fs/names.js';
-import { type FsFixture, useFsFixtures } from '../support/fs-fixture.js';
+import { type FsFixture, errnoOf, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 
@@ -81,6 +81,18 @@ describe('lookups', () => {
       for (let i = 0; i < 50; i++) await t.fs.getattr(`/d/missing${i}`).catch(() => undefined);
     });
     expect(requests).toEqual({});
+  });
+
+  it('of a name another client made after a listing find it once that listing is --stat-ttl old', async () => {
+    const t = await fixture({ cache: { statTtlMs: 5_000, negativeTtlMs: 1_000 } });
+    fill(t, 'd', 3);
+    await t.names('/d');
+    t.store.putObject('d/theirs', 'made by another client');
+    t.clock.advance(4_000);
+    expect(await errnoOf(t.fs.getattr('/d/theirs'))).toBe('ENOENT');
+    t.clock.advance(1_001);
+    expect((await t.fs.getattr('/d/theirs')).sizeBytes).toBe(22);
+    expect(await t.names('/d')).toContain('theirs');
   });
 
   it('of a file no listing covers is one HEAD', async () => {

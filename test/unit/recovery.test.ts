@@ -10,7 +10,7 @@ import { OpenFlags } from '../../src/fs/filesystem.js';
 import { conflictPath } from '../../src/fs/recovery.js';
 import type { FsPath } from '../../src/fs/names.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { type FsFixture, type FsFixtureOptions, PART_BYTES, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
+import { type FsFixture, type FsFixtureOptions, PART_BYTES, errnoOf, gate, patternBytes, settle, useFsFixtures } from '../support/fs-fixture.js';
 
 const fixture = useFsFixtures();
 
@@ -24,6 +24,15 @@ function recordingLogger(): { logger: Logger; lines: string[]; at: (level: strin
 /** The next mount after `t` crashed: same bucket, same spool dir, same clock. */
 async function nextMount(t: FsFixture, options: FsFixtureOptions = {}): Promise<FsFixture> {
   return fixture({ store: t.store, clock: t.clock, ...options, write: { spoolDir: t.spool.bucketDir, ...options.write } });
+}
+
+/** Crashes `t`, starts the next mount, and checks that it recovers `paths` and uploads them; returns it. */
+async function recoveredAfterCrash(t: FsFixture, paths: string[]): Promise<FsFixture> {
+  await t.crash();
+  const next = await nextMount(t);
+  expect((await next.fs.recover()).uploading).toEqual(paths);
+  expect(await next.fs.syncAll()).toEqual([]);
+  return next;
 }
 
 /** Spool data files and records anywhere below the spool dir. */
@@ -99,12 +108,23 @@ describe('recovery of a file being written when the mount died', () => {
     t.store.putObject('f', 'AAAAAAAAAA');
     const fh = await t.fs.open('/f', OpenFlags.O_RDWR);
     await t.fs.write(fh, 2, Buffer.from('XY'));
-    await t.crash();
-
-    const next = await nextMount(t);
-    expect((await next.fs.recover()).uploading).toEqual(['/f']);
-    expect(await next.fs.syncAll()).toEqual([]);
+    const next = await recoveredAfterCrash(t, ['/f']);
     await waitUntil(() => next.body('f')?.toString() === 'AAXYAAAAAA', 'the rebuilt file is uploaded');
+  });
+
+  it('records the first write at once and later ones within a second, so a crash after that loses none of them', async () => {
+    const t = await fixture();
+    t.store.putObject('f', 'AAAAAAAAAA');
+    const fh = await t.fs.open('/f', OpenFlags.O_RDWR);
+    await t.fs.write(fh, 1, Buffer.from('X'));
+    await waitUntil(async () => JSON.stringify((await records(t))[0]?.localRanges) === '[[1,2]]', 'the first write is recorded');
+    const firstRecordedAt = Date.now();
+    await t.fs.write(fh, 5, Buffer.from('YZ'));
+    await waitUntil(async () => JSON.stringify((await records(t))[0]?.localRanges) === '[[1,2],[5,7]]', 'the later write is recorded');
+    // The record timer is a second; the rest is room for a loaded machine.
+    expect(Date.now() - firstRecordedAt).toBeLessThan(2_000);
+    const next = await recoveredAfterCrash(t, ['/f']);
+    expect(next.body('f')?.toString()).toBe('AXAAAYZAAA');
   });
 
   it('keeps the local version as a conflict sibling when another client changed the object, with one WARN line', async () => {
@@ -234,6 +254,56 @@ describe('a spool folder per mount', () => {
     expect(t.body('open.txt')?.toString()).toBe('still open');
   });
 
+  it('two mounts that start at once take each dead mount\'s folder once: every file is recovered by one of them', async () => {
+    const dead: FsFixture[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const t = await (dead[0] ? nextMount(dead[0]) : fixture());
+      const fh = await t.fs.create(`/${name}.txt`, 0o644);
+      await t.fs.write(fh, 0, Buffer.from(`left by mount ${name}`));
+      await t.crash();
+      dead.push(t);
+    }
+    const first = dead[0] as FsFixture;
+    const [one, two] = await Promise.all([nextMount(first), nextMount(first)]);
+    const reports = await Promise.all([one.fs.recover(), two.fs.recover()]);
+    const recovered = reports.flatMap((r) => r.uploading);
+    expect(recovered.sort()).toEqual(['/a.txt', '/b.txt', '/c.txt']);
+    expect(await one.fs.syncAll()).toEqual([]);
+    expect(await two.fs.syncAll()).toEqual([]);
+    for (const name of ['a', 'b', 'c']) expect(first.body(`${name}.txt`)?.toString()).toBe(`left by mount ${name}`);
+  });
+
+  it('takes over the layout of earlier versions: files/ right in the bucket\'s folder', async () => {
+    const t = await fixture();
+    const fh = await t.fs.create('/old.txt', 0o644);
+    await t.fs.write(fh, 0, Buffer.from('from an earlier version'));
+    await t.crash();
+    await fsp.rename(t.spool.dir, path.join(t.spool.bucketDir, 'files'));
+    await fsp.rm(t.spool.instanceDir, { recursive: true });
+
+    const next = await nextMount(t);
+    expect((await next.fs.recover()).uploading).toEqual(['/old.txt']);
+    expect(await next.fs.syncAll()).toEqual([]);
+    expect(next.body('old.txt')?.toString()).toBe('from an earlier version');
+    expect(await fsp.readdir(t.spool.bucketDir)).toEqual([path.basename(next.spool.instanceDir)]);
+  });
+
+  it('a clean unmount removes its folder, unless it holds data the next mount must upload', async () => {
+    const clean = await fixture();
+    await clean.writeFile('/done.txt', 'in the bucket');
+    await clean.spool.close();
+    await expect(fsp.stat(clean.spool.instanceDir)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const failing = await fixture();
+    failing.store.failNext('put', 'ServerError', 100);
+    const fh = await failing.fs.create('/kept.txt', 0o644);
+    await failing.fs.write(fh, 0, Buffer.from('not in the bucket'));
+    expect(await errnoOf(failing.fs.flush(fh))).toBe('EIO');
+    failing.fs.stop();
+    await failing.spool.close();
+    expect((await failing.spoolFiles()).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+  });
+
   it('is made again when a user removes it under a running mount, and open files keep their data', async () => {
     const t = await fixture();
     const open = await t.fs.create('/open.bin', 0o644);
@@ -273,6 +343,33 @@ describe('write-back', () => {
     await waitUntil(async () => (await t.spoolFiles()).length === 0, 'the spool is empty');
   });
 
+  it('fsync returns once the data and its record are durable in the spool, before the upload', async () => {
+    const t = await fixture({ write: { writeBack: true } });
+    const fh = await t.fs.create('/db', 0o600);
+    await t.fs.write(fh, 0, Buffer.from('a page'));
+    await t.fs.fsync(fh);
+    expect(await records(t)).toEqual([expect.objectContaining({ key: 'db', state: 'queued', sizeBytes: 6 })]);
+    expect(t.store.getObject('db')).toBeUndefined();
+    const next = await recoveredAfterCrash(t, ['/db']);
+    expect(next.body('db')?.toString()).toBe('a page');
+  });
+
+  it('writes back only file contents: mkdir, rename, unlink, chmod and truncate of closed files reach the bucket before they return', async () => {
+    const t = await fixture({ write: { writeBack: true } });
+    t.store.putObject('a', 'AAAAAAAA');
+    t.store.putObject('b', 'BBBB');
+    await t.fs.mkdir('/d', 0o755);
+    expect(t.store.getObject('d/')).toBeDefined();
+    await t.fs.rename('/a', '/d/a');
+    expect(t.store.keys()).toEqual(['b', 'd/', 'd/a']);
+    await t.fs.chmod('/d/a', 0o600);
+    expect(Number(t.store.getObject('d/a')?.metadata.mode) & 0o777).toBe(0o600);
+    await t.fs.truncate('/d/a', 3);
+    expect(t.body('d/a')?.toString()).toBe('AAA');
+    await t.fs.unlink('/b');
+    expect(t.store.getObject('b')).toBeUndefined();
+  });
+
   it('a file queued when the mount died is uploaded by the next mount', async () => {
     const t = await fixture({ write: { writeBack: true } });
     // Its upload is in flight, and never answered, when the mount dies.
@@ -283,11 +380,7 @@ describe('write-back', () => {
     await t.fs.flush(fh);
     await t.fs.release(fh);
     await putStarted;
-    await t.crash();
-
-    const next = await nextMount(t);
-    expect((await next.fs.recover()).uploading).toEqual(['/queued.txt']);
-    expect(await next.fs.syncAll()).toEqual([]);
+    const next = await recoveredAfterCrash(t, ['/queued.txt']);
     expect(next.body('queued.txt')?.toString()).toBe('queued');
   });
 

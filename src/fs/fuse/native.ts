@@ -13,7 +13,7 @@ import type Fuse from 'fuse-native';
 const SCRIPT = path.join('scripts', 'build-fuse-native.mjs');
 
 /** The patch version this code was written against; the patch sets the same number in JS and C. */
-export const FUSE_NATIVE_PATCH = 1;
+export const FUSE_NATIVE_PATCH = 2;
 
 /** The command that re-applies the patch and rebuilds the addon (scripts/ ships with the package). */
 export function rebuildCommand(): string {
