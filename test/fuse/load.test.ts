@@ -166,7 +166,6 @@ function describeSamples(samples: readonly ProcSample[]): string {
 /** Memory and descriptors at the end of a phase: RSS under the budget, no descriptor kept. */
 async function expectBoundedAndNoLeak(fromMs: number): Promise<void> {
   const samples = sampler.between(fromMs, Infinity);
-  console.log('DIAG', expect.getState().currentTestName, describeSamples(samples.filter((_, i) => i % 4 === 0)), 'HWM', mib(await peakRssBytes(mount.pid)));
   expect(samples.length).toBeGreaterThan(0);
   const peak = Math.max(...samples.map((s) => s.rssBytes), await peakRssBytes(mount.pid));
   expect(peak, `peak RSS ${mib(peak)}; ${describeSamples(samples)}`).toBeLessThan(BUDGET_BYTES + RSS_SLACK_BYTES);
@@ -199,8 +198,7 @@ describe('load', () => {
     }
     const readJobs = await fioJobs(await readers, path.join(local, 'r.json'));
     const endedMs = sampler.now();
-    console.log('DIAG fio rounds', round, 'load took', (endedMs - startedMs) / 1000, 's');
-    expect(round).toBeGreaterThanOrEqual(2);
+    expect(round, `the load took ${(endedMs - startedMs) / 1000} s`).toBeGreaterThanOrEqual(2);
     for (const job of readJobs) expect(job.read.io_bytes).toBeGreaterThan(0);
 
     // The bucket holds exactly what fio wrote in the last round: fio verifies the SDK's copies.
@@ -225,7 +223,6 @@ describe('load', () => {
   it('find over a 100,000-object tree: no error, the right count, no request per object', { timeout: 600_000 }, async () => {
     const populated = await populating;
     if (populated instanceof Error) throw populated;
-    console.log('DIAG populated in', populated / 1000, 's');
     const startedMs = sampler.now();
     const requestsBefore = await s3Requests();
     const files = await runTool('find', [on('tree'), '-type', 'f'], { timeoutMs: 300_000 });
