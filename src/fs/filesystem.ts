@@ -102,8 +102,12 @@ export interface StatFs {
 /** open(2) flags the core looks at (Linux values). */
 export const OpenFlags = { O_ACCMODE: 3, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_TRUNC: 0o1000, O_APPEND: 0o2000 } as const;
 
-/** Symlink targets are small; a larger body is not a symlink written by s3fs or us. */
-const MAX_SYMLINK_BYTES = 4096;
+/**
+ * Longest symlink target Linux accepts (PATH_MAX less the NUL): a larger body was not written as a
+ * symlink by s3fs or us, so readdir can type it a file from the listing — 4 KiB files included,
+ * a common size that would otherwise cost `find` and `rm -rf` a HEAD each.
+ */
+const MAX_SYMLINK_BYTES = 4095;
 /** S3's longest key, bytes. */
 const MAX_KEY_BYTES = 1024;
 

@@ -82,16 +82,18 @@ describe('directories', () => {
     expect(t.store.calls.listPage - before).toBeGreaterThanOrEqual(3);
   });
 
-  it('tell a file\'s type in a listing only when its size rules out a symlink (over 4 KiB), with no HEAD', async () => {
+  it('tell a file\'s type in a listing only when its size rules out a symlink (4 KiB or more), with no HEAD', async () => {
     const t = await fixture();
     t.store.putObject('d/big', patternBytes(4097));
-    t.store.putObject('d/limit', patternBytes(4096));
+    t.store.putObject('d/page', patternBytes(4096));
+    // Linux's longest symlink target: 4,095 bytes.
+    t.store.putObject('d/limit', patternBytes(4095));
     t.store.putObject('d/small', 'target');
     t.store.putObject('d/sub/x', 'x');
     await t.fs.getattr('/d');
     const heads = t.store.calls.head;
     const { entries } = await t.fs.readdir('/d');
-    expect(Object.fromEntries(entries.map((e) => [e.name, e.kind]))).toEqual({ big: 'file', limit: undefined, small: undefined, sub: 'dir' });
+    expect(Object.fromEntries(entries.map((e) => [e.name, e.kind]))).toEqual({ big: 'file', page: 'file', limit: undefined, small: undefined, sub: 'dir' });
     expect(t.store.calls.head).toBe(heads);
   });
 
