@@ -44,6 +44,13 @@ type ListedKind = 'file' | 'dir' | 'unknown';
 const SHADOWED_TTL_MS = 3_600_000;
 /** Hadoop's (s3n, s3a) marker of an empty directory `dir`: the object `dir_$folder$`. */
 const FOLDER_SUFFIX = '_$folder$';
+/**
+ * How many entries past the one the kernel last asked for the read-ahead may have its HEADs queued,
+ * in headConcurrency units. Bounded so the answers are still fresh when the stat calls reach them
+ * (a folder of 10,000 names read ahead at once outran `ls -l`, and its first answers expired after
+ * --stat-ttl, to be sent again) and so the HEADs never crowd out the FUSE calls that pace them.
+ */
+const READ_AHEAD_WINDOW = 4;
 
 /** Everything a directory held when it was listed, kept current with this mount's own changes. */
 interface DirListing {
@@ -51,8 +58,17 @@ interface DirListing {
   readonly names: Map<Name, ListedKind>;
   /** Direct metadata lookups of its entries so far; the second one starts the read-ahead. */
   lookups: number;
-  fannedOut: boolean;
+  /** Set by the second lookup: where the read-ahead stands in the listing. */
+  ahead: ReadAhead | undefined;
   hiddenCount: number;
+}
+
+/** The read-ahead of one listing: the names in order, and how far HEADs have been queued. */
+interface ReadAhead {
+  readonly order: readonly Name[];
+  readonly indexOf: ReadonlyMap<Name, number>;
+  /** Names before this index have had their HEAD queued (or needed none). */
+  queuedUntil: number;
 }
 
 interface Stamped<T> {
@@ -112,7 +128,10 @@ export class Namespace {
   async lookup(path: FsPath, metadata = true): Promise<Node | undefined> {
     if (path === ROOT) return ROOT_NODE;
     const cached = this.#stat(path);
-    if (cached && (!metadata || !this.#needsHead(cached))) return cached;
+    if (cached && (!metadata || !this.#needsHead(cached))) {
+      if (metadata) this.#advanceReadAhead(path);
+      return cached;
+    }
     if (!cached) {
       if (this.#isMissing(path)) return undefined;
       const listed = this.#listedKind(path);
@@ -158,7 +177,7 @@ export class Namespace {
 
   /** A directory this mount has just made holds nothing: lookups inside it need no request. */
   rememberEmptyDir(path: FsPath): void {
-    const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+    const listing: DirListing = { names: new Map(), lookups: 0, ahead: undefined, hiddenCount: 0 };
     this.#listings.set(path, { value: listing, tick: this.#changes.tick });
   }
 
@@ -372,18 +391,25 @@ export class Namespace {
    * ahead, headConcurrency at once, so each stat finds its answer ready.
    */
   #noteLookup(path: FsPath): void {
+    const listing = this.#listingOf(parentOf(path));
+    if (!listing) return;
+    if (!listing.ahead) {
+      if (++listing.lookups < 2) return;
+      const order = [...listing.names.keys()];
+      listing.ahead = { order, indexOf: new Map(order.map((name, i) => [name, i])), queuedUntil: 0 };
+    }
+    this.#advanceReadAhead(path);
+  }
+
+  /** Queues the HEADs of the entries up to a window past `path`, once its listing reads ahead. */
+  #advanceReadAhead(path: FsPath): void {
     const dir = parentOf(path);
-    const listing = this.#listingOf(dir);
-    if (!listing || listing.fannedOut || ++listing.lookups < 2) return;
-    listing.fannedOut = true;
-    const from = baseName(path);
-    let after = false;
-    for (const name of listing.names.keys()) {
-      if (!after) {
-        after = name === from;
-        continue;
-      }
-      const child = childPath(dir, name);
+    const ahead = this.#listingOf(dir)?.ahead;
+    const at = ahead?.indexOf.get(baseName(path));
+    if (!ahead || at === undefined) return;
+    const until = Math.min(ahead.order.length, at + 1 + READ_AHEAD_WINDOW * this.#headConcurrency);
+    for (let i = Math.max(ahead.queuedUntil, at + 1); i < until; i++) {
+      const child = childPath(dir, ahead.order[i] as Name);
       const node = this.#stat(child);
       if (!node || !this.#needsHead(node) || this.#inFlight.has(child)) continue;
       const pending = this.#fetch(child, () => this.#complete(child, node), true);
@@ -392,6 +418,7 @@ export class Namespace {
       pending.promise.catch(() => undefined);
       void pending.promise.finally(() => this.#readAheadDone()).catch(() => undefined);
     }
+    ahead.queuedUntil = Math.max(ahead.queuedUntil, until);
     this.#pumpReadAhead();
   }
 
@@ -440,7 +467,7 @@ export class Namespace {
   /** Every page of a directory's listing: its names (directories win), and the files' nodes. */
   async #readPages(path: FsPath): Promise<{ listing: DirListing; files: Map<Name, Node> }> {
     const prefix = dirPrefix(path);
-    const listing: DirListing = { names: new Map(), lookups: 0, fannedOut: false, hiddenCount: 0 };
+    const listing: DirListing = { names: new Map(), lookups: 0, ahead: undefined, hiddenCount: 0 };
     const files = new Map<Name, Node>();
     let token: string | undefined;
     do {

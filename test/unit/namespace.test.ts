@@ -43,6 +43,25 @@ describe('ls -l of a folder', () => {
     expect((await t.fs.getattr('/big/f00042')).mode & 0o777).toBe(0o600);
   });
 
+  it('reads ahead a bounded window past the entry being stat’ed, so answers are fresh however slow the stat calls', async () => {
+    const t = await fixture({ cache: { maxStatEntries: 10_000, statTtlMs: 5_000 } });
+    fill(t, 'big', 1000, { mode: String(0o100600) });
+    await t.fs.getattr('/big');
+    const names = await t.names('/big');
+    const headsBefore = t.store.calls.head;
+    await t.fs.getattr('/big/f00000');
+    await t.fs.getattr('/big/f00001');
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    // Not the whole folder: at most four rounds of 32 HEADs past the entry asked for.
+    expect(t.store.calls.head - headsBefore).toBeLessThanOrEqual(2 + 4 * 32);
+    // The stat calls take 10 s in all, twice --stat-ttl: still one HEAD per entry.
+    for (const name of names.slice(2)) {
+      t.clock.advance(10);
+      expect((await t.fs.getattr(`/big/${name}`)).mode & 0o777).toBe(0o600);
+    }
+    expect(t.store.calls.head - headsBefore).toBe(1000);
+  });
+
   it('costs only the LISTs with stat answered from listings', async () => {
     const t = await fixture({ cache: { maxStatEntries: 10_000, statFromListing: true } });
     fill(t, 'big', 2500);
