@@ -239,6 +239,9 @@ export function renderPreamble(workloads: readonly WorkloadDef[]): string {
     'SDK request costs about a millisecond of CPU. The numbers come from a 2-core machine that may be',
     'shared: each section gives the load average; compare ratios within a section, not across sections.',
     '',
+    'Which performance targets these runs meet, which they miss and why (with CPU profiles and the',
+    'commands that made them): [docs/PERFORMANCE.md](docs/PERFORMANCE.md).',
+    '',
     'Systems:',
     '',
     ...(Object.entries(SYSTEM_COMMANDS) as [MountedSystemId, (typeof SYSTEM_COMMANDS)[MountedSystemId]][]).map(
