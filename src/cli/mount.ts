@@ -227,6 +227,16 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
   // in background work is logged, not fatal. Data paths report their own errors to their callers.
   process.on('unhandledRejection', (e) => log.error(`unexpected error in background work: ${(e as Error)?.stack ?? String(e)}`));
   process.on('uncaughtException', (e) => log.error(`unexpected error: ${e.stack ?? String(e)}`));
+  // SIGUSR2: one step more verbose (info → debug), or back; the change is logged whatever the level.
+  // Handled from the start: the signal's default action would end the daemon, and the mount is
+  // visible (and its "mounted" line logged) before startMount returns.
+  process.on('SIGUSR2', () => {
+    const before = log.level;
+    log.level = toggledLevel(config.logLevel, before);
+    const change = log.level === before ? `log level stays ${before} (nothing is more verbose)` : `log level ${before} → ${log.level}`;
+    const back = log.level !== config.logLevel ? ` (SIGUSR2 again goes back to ${config.logLevel})` : '';
+    sink(formatLine(config.logFormat, 'info', `received SIGUSR2: ${change}${back}`, { signal: 'SIGUSR2', from: before, to: log.level }));
+  });
   let running;
   let metrics: MetricsEndpoint | undefined;
   try {
@@ -238,6 +248,17 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
     reportToParent({ ok: false, message: (e as Error).message });
     throw e;
   }
+  // As soon as the mount runs, before the awaits below: a signal may come the moment it is visible.
+  // SIGTERM and SIGINT finish the uploads, unmount and exit 0.
+  const mounted = running;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void mounted.stop(`received ${signal}`));
+  }
+  process.on('SIGHUP', () => {
+    mounted.reload();
+    logFile?.reopen();
+    log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
+  });
   if (metrics !== undefined) {
     metrics.attach(running.status);
     log.info(`metrics at ${metrics.url}`);
@@ -249,23 +270,6 @@ export async function mountCommand(args: MountArgs, rawArgv: readonly string[]):
     return undefined;
   });
   reportToParent({ ok: true });
-  // SIGTERM and SIGINT finish the uploads, unmount and exit 0.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void running.stop(`received ${signal}`));
-  }
-  process.on('SIGHUP', () => {
-    running.reload();
-    logFile?.reopen();
-    log.info(`received SIGHUP: dropped cached metadata${logFile ? ` and reopened the log file ${logFile.path}` : ''}`);
-  });
-  // SIGUSR2: one step more verbose (info → debug), or back; the change is logged whatever the level.
-  process.on('SIGUSR2', () => {
-    const before = log.level;
-    log.level = toggledLevel(config.logLevel, before);
-    const change = log.level === before ? `log level stays ${before} (nothing is more verbose)` : `log level ${before} → ${log.level}`;
-    const back = log.level !== config.logLevel ? ` (SIGUSR2 again goes back to ${config.logLevel})` : '';
-    sink(formatLine(config.logFormat, 'info', `received SIGUSR2: ${change}${back}`, { signal: 'SIGUSR2', from: before, to: log.level }));
-  });
   await running.ended;
   await control?.close();
   await metrics?.close();
