@@ -51,6 +51,8 @@ const FOLDER_SUFFIX = '_$folder$';
  * --stat-ttl, to be sent again) and so the HEADs never crowd out the FUSE calls that pace them.
  */
 const READ_AHEAD_WINDOW = 4;
+/** Folders whose read-ahead is kept (the ones being walked now). */
+const READ_AHEAD_FOLDERS = 64;
 
 /** Everything a directory held when it was listed, kept current with this mount's own changes. */
 interface DirListing {
@@ -58,12 +60,14 @@ interface DirListing {
   readonly names: Map<Name, ListedKind>;
   /** Direct metadata lookups of its entries so far; the second one starts the read-ahead. */
   lookups: number;
-  /** Set by the second lookup: where the read-ahead stands in the listing. */
-  ahead: ReadAhead | undefined;
   hiddenCount: number;
 }
 
-/** The read-ahead of one listing: the names in order, and how far HEADs have been queued. */
+/**
+ * The read-ahead of one listed folder: its names in order, and how far HEADs have been queued. It
+ * outlives the listing's --stat-ttl: the names only say what to ask next, the HEADs answer afresh,
+ * and `ls -l` of a big folder takes longer than the TTL.
+ */
 interface ReadAhead {
   readonly order: readonly Name[];
   readonly indexOf: ReadonlyMap<Name, number>;
@@ -101,6 +105,8 @@ export class Namespace {
   readonly #statFromListing: boolean;
   readonly #headConcurrency: number;
   readonly #readAhead: (() => void)[] = [];
+  /** By folder, oldest first. */
+  readonly #aheads = new Map<FsPath, ReadAhead>();
   #readAheadRunning = 0;
 
   constructor(store: ObjectStore, options: NamespaceOptions) {
@@ -138,7 +144,7 @@ export class Namespace {
       if (listed === 'absent') return undefined;
       if (listed === 'dir' && (!metadata || this.#statFromListing)) return this.#implicitDir();
     }
-    if (cached) this.#noteLookup(path);
+    if (metadata) this.#noteLookup(path);
     let pending = this.#inFlight.get(path);
     if (!pending) {
       pending = this.#fetch(path, () => (cached ? this.#complete(path, cached) : this.#resolve(path)));
@@ -177,7 +183,7 @@ export class Namespace {
 
   /** A directory this mount has just made holds nothing: lookups inside it need no request. */
   rememberEmptyDir(path: FsPath): void {
-    const listing: DirListing = { names: new Map(), lookups: 0, ahead: undefined, hiddenCount: 0 };
+    const listing: DirListing = { names: new Map(), lookups: 0, hiddenCount: 0 };
     this.#listings.set(path, { value: listing, tick: this.#changes.tick });
   }
 
@@ -214,6 +220,7 @@ export class Namespace {
     this.#stats.clear();
     this.#missing.clear();
     this.#listings.clear();
+    this.#aheads.clear();
     this.#shadowed.clear();
     this.#folderMarkers.clear();
     this.#inFlight.clear();
@@ -391,28 +398,31 @@ export class Namespace {
    * ahead, headConcurrency at once, so each stat finds its answer ready.
    */
   #noteLookup(path: FsPath): void {
-    const listing = this.#listingOf(parentOf(path));
-    if (!listing) return;
-    if (!listing.ahead) {
-      if (++listing.lookups < 2) return;
+    const dir = parentOf(path);
+    if (!this.#aheads.has(dir)) {
+      const listing = this.#listingOf(dir);
+      if (!listing || ++listing.lookups < 2) return;
       const order = [...listing.names.keys()];
-      listing.ahead = { order, indexOf: new Map(order.map((name, i) => [name, i])), queuedUntil: 0 };
+      this.#aheads.set(dir, { order, indexOf: new Map(order.map((name, i) => [name, i])), queuedUntil: 0 });
+      if (this.#aheads.size > READ_AHEAD_FOLDERS) this.#aheads.delete(this.#aheads.keys().next().value as FsPath);
     }
     this.#advanceReadAhead(path);
   }
 
-  /** Queues the HEADs of the entries up to a window past `path`, once its listing reads ahead. */
+  /** Queues the HEADs of the entries up to a window past `path`, once its folder reads ahead. */
   #advanceReadAhead(path: FsPath): void {
     const dir = parentOf(path);
-    const ahead = this.#listingOf(dir)?.ahead;
+    const ahead = this.#aheads.get(dir);
     const at = ahead?.indexOf.get(baseName(path));
     if (!ahead || at === undefined) return;
     const until = Math.min(ahead.order.length, at + 1 + READ_AHEAD_WINDOW * this.#headConcurrency);
     for (let i = Math.max(ahead.queuedUntil, at + 1); i < until; i++) {
       const child = childPath(dir, ahead.order[i] as Name);
+      if (this.#inFlight.has(child)) continue;
       const node = this.#stat(child);
-      if (!node || !this.#needsHead(node) || this.#inFlight.has(child)) continue;
-      const pending = this.#fetch(child, () => this.#complete(child, node), true);
+      if (node ? !this.#needsHead(node) : this.#isMissing(child) || this.#listedKind(child) === 'absent') continue;
+      // Past the listing's TTL the name is asked afresh, as a lookup of it would.
+      const pending = this.#fetch(child, () => (node ? this.#complete(child, node) : this.#resolve(child)), true);
       this.#inFlight.set(child, pending);
       this.#readAhead.push(() => pending.start());
       pending.promise.catch(() => undefined);
@@ -438,6 +448,8 @@ export class Namespace {
     const fetch = this.#changes.startFetch();
     try {
       const { listing, files } = await this.#readPages(path);
+      // A new listing, a new order to read ahead in (from its second lookup on).
+      this.#aheads.delete(path);
       // Names this mount made while the pages came in are not in them yet: what the change says stands.
       for (const child of this.#changes.changedChildrenSince(path, fetch.tick)) {
         const name = baseName(child);
@@ -467,7 +479,7 @@ export class Namespace {
   /** Every page of a directory's listing: its names (directories win), and the files' nodes. */
   async #readPages(path: FsPath): Promise<{ listing: DirListing; files: Map<Name, Node> }> {
     const prefix = dirPrefix(path);
-    const listing: DirListing = { names: new Map(), lookups: 0, ahead: undefined, hiddenCount: 0 };
+    const listing: DirListing = { names: new Map(), lookups: 0, hiddenCount: 0 };
     const files = new Map<Name, Node>();
     let token: string | undefined;
     do {
