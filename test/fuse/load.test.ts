@@ -49,10 +49,13 @@ const BUDGET_BYTES = 128 * MiB;
  * What the daemon may hold beyond --memory and --cache-size: Node, V8 and the AWS SDK (about
  * 100 MiB before any load), the metadata of the names it has seen (find's 100,000 hold about
  * 60 MiB: a cached stat, an inode number and the name of each), and the garbage V8 lets pile up
- * before a full collection (its heap grows to about three times what is live). Measured peaks:
- * about 300 MiB under the fio load, about 420 MiB during find.
+ * before a full collection (its heap grows to about three times what is live). Measured peaks with
+ * this file alone: about 300 MiB under the fio load, 375–420 MiB during find, 425–440 MiB with
+ * 4,000 files open; in a whole `npm test` run, where every other file competes for the two cores,
+ * 541 MiB with the files open (V8 collects later when the machine is busy). Leaks are caught by
+ * the flat-RSS check of the long fio run and by the descriptor counts, not by this ceiling.
  */
-const RSS_SLACK_BYTES = 384 * MiB;
+const RSS_SLACK_BYTES = 512 * MiB;
 /** How much the median RSS of the load's second half may exceed its first half's: no steady growth. */
 const RSS_DRIFT_BYTES = 32 * MiB;
 
