@@ -15,6 +15,7 @@ import { toErrno, type ErrnoName } from '../../src/fs/errno.js';
 import { OpenFlags, S3Filesystem } from '../../src/fs/filesystem.js';
 import { Spool } from '../../src/fs/spool.js';
 import { silentLogger, type Logger } from '../../src/log.js';
+import { deferred } from './deferred.js';
 import { MemoryStore } from './memory-store.js';
 
 /** The server's minimum part size in these tests. */
@@ -224,9 +225,8 @@ export async function createFsFixture(dir: string, options: FsFixtureOptions = {
 
 /** A promise the test settles by hand, to hold a store call (delayNext) at a chosen point. */
 export function gate(): { readonly promise: Promise<void>; readonly open: () => void } {
-  let open: () => void = () => undefined;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
+  const held = deferred();
+  return { promise: held.promise, open: () => held.resolve() };
 }
 
 /** Lets every pending callback run, so an operation reaches the store call a gate holds. */

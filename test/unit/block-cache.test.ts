@@ -1,15 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BlockCache, RunFetchError, type BlockTier } from '../../src/cache/block-cache.js';
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../support/deferred.js';
 
 const bytes = (length: number, fill = 1): Buffer => Buffer.alloc(length, fill);
 /** Bytes whose value is their offset (mod 251), so a misplaced byte shows. */
